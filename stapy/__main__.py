@@ -1,0 +1,5 @@
+import sys
+
+from stapy.cli import main
+
+sys.exit(main())

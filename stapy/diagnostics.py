@@ -1,0 +1,118 @@
+"""Source files, located tokens and stap-style diagnostics.
+
+Every pass reports problems as `Diagnostic` values carrying the `Token` they
+are about; nothing is printed where it is found.  Rendering follows stap's
+session.cxx (build_error_msg, print_warning): a token prints as
+``<kind> '<text>' at FILE:L:C`` followed by the source line and a caret.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(eq=False)
+class SourceFile:
+    """One script or tapset file.  `name` is what stap prints (`<input>` for -e/stdin)."""
+
+    name: str
+    text: str
+    privileged: bool = False  # tapset and -I files may use embedded C without -g
+    is_tapset: bool = False
+
+    def __post_init__(self) -> None:
+        self._lines = self.text.split("\n")
+
+    def line(self, n: int) -> str:
+        """The text of 1-based line `n`, without its newline ('' past the end)."""
+        if 1 <= n <= len(self._lines):
+            return self._lines[n - 1]
+        return ""
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.name!r})"
+
+
+# Token kinds, spelled as stap prints them in diagnostics.
+IDENTIFIER = "identifier"
+KEYWORD = "keyword"
+OPERATOR = "operator"
+NUMBER = "number"
+STRING = "string"
+EMBEDDED = "embedded-code"
+JUNK = "junk"
+EOF = "eof"
+
+
+@dataclass(eq=False)
+class Token:
+    """A lexed token with its location.
+
+    `text` is stap's token content: for strings, the characters between the
+    quotes with stap's escape processing applied (known escapes are kept as
+    written, e.g. backslash-n stays two characters).  `chain` points at the
+    macro invocation (or $N) this token was expanded from, if any.
+    """
+
+    kind: str
+    text: str
+    file: SourceFile | None
+    line: int
+    col: int
+    chain: "Token | None" = None
+
+    def location(self, prev_file: SourceFile | None = None) -> str:
+        """`FILE:L:C`; FILE is left empty when it equals `prev_file` (stap's habit in pass 2)."""
+        name = "" if (prev_file is not None and prev_file is self.file) else (self.file.name if self.file else "")
+        return f"{name}:{self.line}:{self.col}"
+
+    def describe(self, prev_file: SourceFile | None = None) -> str:
+        """stap's `operator '/' at FILE:L:C` form (keywords and embedded code without text)."""
+        if self.kind == EOF:
+            return f"{self.file.name if self.file else ''} EOF"
+        if self.kind in (KEYWORD, EMBEDDED):
+            return f"{self.kind} at {self.location(prev_file)}"
+        return f"{self.kind} '{self.text}' at {self.location(prev_file)}"
+
+    def source_line(self) -> str:
+        return self.file.line(self.line) if self.file else ""
+
+    def __repr__(self) -> str:
+        return f"Token({self.kind}, {self.text!r}, {self.line}:{self.col})"
+
+
+def caret_line(src: str, col: int, indent: int) -> str:
+    """Spaces (tabs kept, as stap does) up to column `col`, then `^`."""
+    pad = "".join("\t" if ch == "\t" else " " for ch in src[: col - 1])
+    return " " * indent + pad + "^"
+
+
+@dataclass
+class Diagnostic:
+    """One error or warning.
+
+    `prefix` is stap's leading words (`parse error`, `semantic error`,
+    `WARNING`...), `message` the text, `token` where it happened, `chain`
+    further diagnostics printed after it (stap's chained semantic errors).
+    """
+
+    prefix: str
+    message: str
+    token: Token | None = None
+    chain: list["Diagnostic"] = field(default_factory=list)
+    severity: str = "error"  # or "warning"
+    where: str = ""  # where in stapy it was raised (shown with -vv)
+
+
+class StapError(Exception):
+    """Raised to abandon a pass; carries the diagnostics collected so far."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+def render_diagnostics(diagnostics, pass_no: int, options, out) -> None:
+    """Print diagnostics as stap does for pass `pass_no` (filled in by the parser/semantic rooms)."""
+    for d in diagnostics:
+        where = f": {d.token.describe()}" if d.token is not None else ""
+        print(f"{d.prefix}: {d.message}{where}", file=out)

@@ -1,0 +1,1 @@
+"""pytest plugin entry point (the `stapy` fixture lands with the Python API)."""
