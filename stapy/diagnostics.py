@@ -111,8 +111,41 @@ class StapError(Exception):
         self.diagnostics = diagnostics
 
 
+def render_semantic_diagnostic(d: "Diagnostic", out, state: dict) -> None:
+    """Print one pass-2 error or warning as stap's session does.
+
+    `state["last_file"]` is stap's `last_token` habit: a token from the same
+    file as the previously printed token prints its location as `:L:C`.
+    Errors (`semantic error: ...`) get an 8-space `source:` line and a blank
+    line after; warnings (`WARNING: ...`) a 1-space one and no blank line.
+    """
+    is_warning = d.prefix == "WARNING"
+    align = " " if is_warning else "        "
+    text = f"{d.prefix}: {d.message}"
+    if d.token is not None:
+        text += ": " + d.token.describe(state.get("last_file"))
+        state["last_file"] = d.token.file
+    lines = [text]
+    tok = d.token
+    while tok is not None and tok.file is not None:
+        src = tok.source_line()
+        lines.append(f"{align}source: {src}")
+        lines.append(caret_line(src, tok.col, len(align) + 8))
+        if tok.chain is None:
+            break
+        lines.append("\tin expansion of macro: " + tok.chain.describe())
+        tok = tok.chain
+    out.write("\n".join(lines) + "\n")
+    if not is_warning:
+        out.write("\n")
+
+
 def render_diagnostics(diagnostics, pass_no: int, options, out) -> None:
     """Print diagnostics as stap does for pass `pass_no` (filled in by the parser/semantic rooms)."""
+    semantic_state: dict = {}
     for d in diagnostics:
+        if d.prefix in ("semantic error", "WARNING"):
+            render_semantic_diagnostic(d, out, semantic_state)
+            continue
         where = f": {d.token.describe()}" if d.token is not None else ""
         print(f"{d.prefix}: {d.message}{where}", file=out)
