@@ -53,6 +53,10 @@ CONTEXT_FIELDS: list[tuple[str, object]] = [
     ("entry_regs", ctypes.c_void_p),  # registers saved at function entry (.return probes)
     ("uaddr", ctypes.c_uint64),  # probed user address (0 without a tracee)
     ("session", ctypes.c_void_p),  # runtime-private session state
+    # appended by codegen:
+    ("error_depth", ctypes.c_int64),  # ctx->nesting when the error was raised
+    ("call_sites", ctypes.c_void_p),  # i64[MAXNESTING+2]: call-site id per nesting level (`called from`)
+    ("exit_requested", ctypes.c_int64),  # set by exit()/abort(): the session stops after this handler
 ]
 
 
