@@ -59,6 +59,8 @@ class Token:
     line: int
     col: int
     chain: "Token | None" = None
+    ws_before: bool = False  # whitespace or a comment came just before (probe-point glue)
+    junk: str = ""  # for kind JUNK: stap's junk message (unclosed quote, bad $N, ...)
 
     def location(self, prev_file: SourceFile | None = None) -> str:
         """`FILE:L:C`; FILE is left empty when it equals `prev_file` (stap's habit in pass 2)."""
@@ -101,6 +103,7 @@ class Diagnostic:
     chain: list["Diagnostic"] = field(default_factory=list)
     severity: str = "error"  # or "warning"
     where: str = ""  # where in stapy it was raised (shown with -vv)
+    token2: Token | None = None  # stap's second token (e.g. the declaration), printed bare after the first
 
 
 class StapError(Exception):
@@ -135,6 +138,13 @@ def render_semantic_diagnostic(d: "Diagnostic", out, state: dict) -> None:
             break
         lines.append("\tin expansion of macro: " + tok.chain.describe())
         tok = tok.chain
+    if d.token2 is not None:
+        lines.append(d.token2.describe(state.get("last_file")))
+        state["last_file"] = d.token2.file
+        if d.token2.file is not None:
+            src = d.token2.source_line()
+            lines.append(f"{align}source: {src}")
+            lines.append(caret_line(src, d.token2.col, len(align) + 8))
     out.write("\n".join(lines) + "\n")
     if not is_warning:
         out.write("\n")

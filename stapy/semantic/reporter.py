@@ -29,11 +29,11 @@ class Reporter:
         self.quiet = False  # stap silences warnings after the first optimisation round
 
     def error(self, message: str, token: Token | None = None, *, key: str | None = None,
-              chain: list[Diagnostic] | None = None) -> None:
+              chain: list[Diagnostic] | None = None, token2: Token | None = None) -> None:
         """Record `semantic error: message: token` (plus chained parts)."""
         self.error_count += 1
         key = key or message
-        parts = [Diagnostic(SEMANTIC_ERROR, message, token)] + list(chain or [])
+        parts = [Diagnostic(SEMANTIC_ERROR, message, token, token2=token2)] + list(chain or [])
         keys = [key] + [f"{key}#chain{i}" for i in range(len(parts) - 1)]
         if self.verbose > 0 or key not in self._seen_errors:
             first = True
