@@ -1,0 +1,413 @@
+"""DWARF for one module: compile units, functions, inline instances, variables.
+
+dwarf_for(elf_file) -> DwarfModule | None      (None when neither the file nor separate debuginfo has DWARF)
+DwarfModule
+  .cus()                         all compile units (pyelftools CompileUnit), in .debug_info order
+  .cu_for_address(addr)          the CU covering a link-time address (.debug_aranges, else CU ranges)
+  .line_table(cu)                lines.LineTable
+  .functions(cu)                 [Function] concrete subprograms with code, in DIE order
+  .inline_instances(cu)          [Function] DW_TAG_inlined_subroutine instances, in DIE order
+  .has_location_lists(cu)        stap's has_valid_locs: any variable/parameter with a location list
+  .function_at(addr)             innermost Function (subprogram) containing addr, or None
+  .variables(func, pc)           [Variable] parameters then locals that stap -L lists at pc
+  .return_type(func)             types.CType or None
+Function fields: name, decl_file, decl_line, ranges, entry_pc, external, is_inline_instance, die_offset, ...
+Everything is parsed lazily and cached per CU; pyelftools DIEs stay inside this room.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from . import elf as elfmod
+from .lines import FileTable, LineTable
+from .locations import Location, location_at, translate_expr
+from .types import CType, type_of
+
+_SCOPE_TAGS = ("DW_TAG_namespace", "DW_TAG_structure_type", "DW_TAG_class_type", "DW_TAG_union_type")
+
+
+def attr_integrate(die, name: str):
+    """The attribute on die, or on what it refers to through abstract_origin/specification (libdw's integrate)."""
+    for _ in range(8):
+        a = die.attributes.get(name)
+        if a is not None:
+            return a, die
+        nxt = None
+        for link in ("DW_AT_abstract_origin", "DW_AT_specification"):
+            if link in die.attributes:
+                try:
+                    nxt = die.get_DIE_from_attribute(link)
+                except Exception:
+                    nxt = None
+                break
+        if nxt is None:
+            return None, die
+        die = nxt
+    return None, die
+
+
+def die_name(die) -> str | None:
+    a, _ = attr_integrate(die, "DW_AT_name")
+    if a is None:
+        return None
+    v = a.value
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    linkage_name: str | None
+    decl_file: str | None
+    decl_line: int | None
+    ranges: tuple[tuple[int, int], ...]
+    entry_pc: int
+    external: bool
+    is_inline_instance: bool
+    declared_inline: bool
+    scopes: tuple[str, ...]         # enclosing namespaces/classes, outermost first
+    die_offset: int
+    cu_offset: int
+    origin_offset: int | None = None  # abstract origin for inline instances / clones
+    call_file: str | None = None
+    call_line: int | None = None
+
+    @property
+    def low_pc(self) -> int:
+        return min(lo for lo, _ in self.ranges) if self.ranges else self.entry_pc
+
+    @property
+    def high_pc(self) -> int:
+        return max(hi for _, hi in self.ranges) if self.ranges else self.entry_pc
+
+    def contains(self, addr: int) -> bool:
+        return any(lo <= addr < hi for lo, hi in self.ranges)
+
+    @property
+    def qualified_name(self) -> str:
+        return "::".join((*self.scopes, self.name))
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    is_parameter: bool
+    type: CType | None
+    type_name: str | None          # as stap prints it, e.g. 'struct pt*'
+    location: Location | None      # at the pc asked for; None when only a constant
+    const_value: int | bytes | None = None
+    die_offset: int = 0
+
+
+@dataclass
+class _CuCache:
+    lines: LineTable | None = None
+    functions: list[Function] | None = None
+    inlines: list[Function] | None = None
+    has_loclists: bool | None = None
+
+
+class DwarfModule:
+    def __init__(self, ef: elfmod.ElfFile):
+        self.elf = ef
+        self.di = ef.elffile.get_dwarf_info(relocate_dwarf_sections=False)
+        self._cu_cache: dict[int, _CuCache] = {}
+        self._cus: list | None = None
+
+    # --- compile units -------------------------------------------------------------
+    def cus(self) -> list:
+        if self._cus is None:
+            self._cus = list(self.di.iter_CUs())
+        return self._cus
+
+    def _cc(self, cu) -> _CuCache:
+        c = self._cu_cache.get(cu.cu_offset)
+        if c is None:
+            c = self._cu_cache[cu.cu_offset] = _CuCache()
+        return c
+
+    def cu_at_offset(self, offset: int):
+        return self.di.get_CU_at(offset)
+
+    @cached_property
+    def _aranges(self):
+        try:
+            return self.di.get_aranges()
+        except Exception:
+            return None
+
+    @cached_property
+    def _cu_ranges(self) -> list[tuple[int, int, int]]:
+        out = []
+        for cu in self.cus():
+            for lo, hi in self.die_ranges(cu.get_top_DIE()):
+                out.append((lo, hi, cu.cu_offset))
+        return out
+
+    def cu_for_address(self, addr: int):
+        ar = self._aranges
+        if ar is not None:
+            off = ar.cu_offset_at_addr(addr)
+            if off is not None:
+                return self.cu_at_offset(off)
+        for lo, hi, off in self._cu_ranges:
+            if lo <= addr < hi:
+                return self.cu_at_offset(off)
+        return None
+
+    def line_table(self, cu) -> LineTable:
+        c = self._cc(cu)
+        if c.lines is None:
+            c.lines = LineTable(self.di, cu)
+        return c.lines
+
+    def file_table(self, cu) -> FileTable | None:
+        return self.line_table(cu).files
+
+    # --- DIE helpers ---------------------------------------------------------------------
+    def die_ranges(self, die) -> tuple[tuple[int, int], ...]:
+        a = die.attributes
+        if "DW_AT_low_pc" in a and "DW_AT_high_pc" in a:
+            lo = a["DW_AT_low_pc"].value
+            hi = a["DW_AT_high_pc"]
+            return ((lo, hi.value if hi.form == "DW_FORM_addr" else lo + hi.value),)
+        if "DW_AT_ranges" in a:
+            rl = self.di.range_lists()
+            if rl is None:
+                return ()
+            top = die.cu.get_top_DIE()
+            base = top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
+            out = []
+            for e in rl.get_range_list_at_offset(a["DW_AT_ranges"].value, cu=die.cu):
+                if hasattr(e, "base_address"):
+                    base = e.base_address
+                elif e.is_absolute:
+                    out.append((e.begin_offset, e.end_offset))
+                else:
+                    out.append((base + e.begin_offset, base + e.end_offset))
+            return tuple(r for r in out if r[1] > r[0])
+        if "DW_AT_low_pc" in a:
+            lo = a["DW_AT_low_pc"].value
+            return ((lo, lo + 1),)
+        return ()
+
+    def _entry_pc(self, die, ranges) -> int:
+        a = die.attributes.get("DW_AT_entry_pc")
+        if a is not None:
+            if a.form in ("DW_FORM_addr", "DW_FORM_addrx", "DW_FORM_addrx1", "DW_FORM_addrx2", "DW_FORM_addrx4"):
+                return a.value
+            base = die.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in die.attributes else (
+                ranges[0][0] if ranges else 0)
+            return base + a.value
+        if "DW_AT_low_pc" in die.attributes:
+            return die.attributes["DW_AT_low_pc"].value
+        return ranges[0][0] if ranges else 0
+
+    def decl_file(self, die) -> str | None:
+        a, holder = attr_integrate(die, "DW_AT_decl_file")
+        if a is None:
+            return None
+        ft = self.file_table(holder.cu)
+        return ft.path(a.value) if ft else None
+
+    def _scopes(self, die) -> tuple[str, ...]:
+        # the declaration (specification) carries the real position in the scope tree
+        d = die
+        for link in ("DW_AT_specification", "DW_AT_abstract_origin"):
+            if link in d.attributes:
+                try:
+                    d = d.get_DIE_from_attribute(link)
+                except Exception:
+                    pass
+        if "DW_AT_specification" in d.attributes:
+            try:
+                d = d.get_DIE_from_attribute("DW_AT_specification")
+            except Exception:
+                pass
+        out = []
+        p = d.get_parent()
+        while p is not None and p.tag in _SCOPE_TAGS:
+            n = die_name(p)
+            out.append(n or "")
+            p = p.get_parent()
+        return tuple(reversed(out))
+
+    def _make_function(self, die, inline: bool) -> Function | None:
+        name = die_name(die)
+        if not name:
+            return None
+        ranges = self.die_ranges(die)
+        if not ranges:
+            return None
+        lk, _ = attr_integrate(die, "DW_AT_linkage_name")
+        if lk is None:
+            lk, _ = attr_integrate(die, "DW_AT_MIPS_linkage_name")
+        line, _ = attr_integrate(die, "DW_AT_decl_line")
+        ext, _ = attr_integrate(die, "DW_AT_external")
+        inl, _ = attr_integrate(die, "DW_AT_inline")
+        origin = None
+        if "DW_AT_abstract_origin" in die.attributes:
+            try:
+                origin = die.get_DIE_from_attribute("DW_AT_abstract_origin").offset
+            except Exception:
+                origin = None
+        call_file = call_line = None
+        if inline:
+            cf = die.attributes.get("DW_AT_call_file")
+            ft = self.file_table(die.cu)
+            call_file = ft.path(cf.value) if cf is not None and ft else None
+            cl = die.attributes.get("DW_AT_call_line")
+            call_line = cl.value if cl is not None else None
+        return Function(
+            name=name,
+            linkage_name=(lk.value.decode() if isinstance(lk.value, bytes) else lk.value) if lk else None,
+            decl_file=self.decl_file(die),
+            decl_line=line.value if line is not None else None,
+            ranges=ranges,
+            entry_pc=self._entry_pc(die, ranges),
+            external=bool(ext.value) if ext is not None else False,
+            is_inline_instance=inline,
+            declared_inline=bool(inl and inl.value in (1, 3)),
+            scopes=self._scopes(die),
+            die_offset=die.offset,
+            cu_offset=die.cu.cu_offset,
+            origin_offset=origin,
+            call_file=call_file,
+            call_line=call_line,
+        )
+
+    # --- functions --------------------------------------------------------------------------
+    def functions(self, cu) -> list[Function]:
+        """Concrete subprograms of the CU, also those nested in namespaces/classes (as dwarf_getfuncs)."""
+        c = self._cc(cu)
+        if c.functions is None:
+            out: list[Function] = []
+
+            def walk(parent):
+                for d in parent.iter_children():
+                    if d.tag == "DW_TAG_subprogram":
+                        f = self._make_function(d, False)
+                        if f is not None:
+                            out.append(f)
+                    elif d.tag in _SCOPE_TAGS and d.has_children:
+                        walk(d)
+
+            walk(cu.get_top_DIE())
+            c.functions = out
+        return c.functions
+
+    def inline_instances(self, cu) -> list[Function]:
+        c = self._cc(cu)
+        if c.inlines is None:
+            out = []
+            for d in cu.iter_DIEs():
+                if d.tag == "DW_TAG_inlined_subroutine":
+                    f = self._make_function(d, True)
+                    if f is not None:
+                        out.append(f)
+            c.inlines = out
+        return c.inlines
+
+    def has_location_lists(self, cu) -> bool:
+        """stap's has_valid_locs: optimized CUs carry location lists and need no prologue skip."""
+        c = self._cc(cu)
+        if c.has_loclists is None:
+            v5 = cu.header.version >= 4
+            found = False
+            for d in cu.iter_DIEs():
+                if d.tag in ("DW_TAG_variable", "DW_TAG_formal_parameter"):
+                    a = d.attributes.get("DW_AT_location")
+                    if a is not None and (a.form in ("DW_FORM_sec_offset", "DW_FORM_loclistx") or
+                                          (not v5 and a.form in ("DW_FORM_data4", "DW_FORM_data8"))):
+                        found = True
+                        break
+            c.has_loclists = found
+        return c.has_loclists
+
+    def die(self, offset: int):
+        return self.di.get_DIE_from_refaddr(offset)
+
+    def function_at(self, addr: int) -> Function | None:
+        cu = self.cu_for_address(addr)
+        if cu is None:
+            return None
+        best = None
+        for f in self.functions(cu):
+            if f.contains(addr) and (best is None or f.high_pc - f.low_pc < best.high_pc - best.low_pc):
+                best = f
+        return best
+
+    # --- variables -----------------------------------------------------------------------------
+    def frame_base(self, func: Function, pc: int) -> Location | None:
+        """The frame base of the subprogram (inline instances use their containing subprogram's)."""
+        die = self.die(func.die_offset)
+        while die is not None and die.tag != "DW_TAG_subprogram":
+            die = die.get_parent()
+        if die is None:
+            return None
+        a, holder = attr_integrate(die, "DW_AT_frame_base")
+        if a is None:
+            return None
+        return location_at(self, a, holder, pc, None)
+
+    def variables(self, func: Function, pc: int | None = None) -> list[Variable]:
+        """Parameters and locals directly in the function's scope that have a location (or a
+        constant value) at pc -- the set and order stap's -L prints [tapsets.cxx saveargs]."""
+        die = self.die(func.die_offset)
+        pc = func.entry_pc if pc is None else pc
+        fb = None
+        out = []
+        for d in die.iter_children():
+            if d.tag not in ("DW_TAG_variable", "DW_TAG_formal_parameter"):
+                continue
+            name = die_name(d)
+            if not name:
+                continue
+            const, _ = attr_integrate(d, "DW_AT_const_value")
+            loc = None
+            if const is None:
+                la, holder = attr_integrate(d, "DW_AT_location")
+                if la is None:
+                    continue
+                if fb is None:
+                    fb = self.frame_base(func, pc) or Location.unavailable()
+                loc = location_at(self, la, holder, pc, fb)
+                if loc is None:
+                    continue
+            ta, tholder = attr_integrate(d, "DW_AT_type")
+            if ta is None:
+                continue
+            try:
+                tdie = tholder.get_DIE_from_attribute("DW_AT_type")
+            except Exception:
+                continue
+            ctype = type_of(tdie)
+            tname = ctype.stap_name()
+            if tname is None:
+                continue
+            out.append(Variable(name, d.tag == "DW_TAG_formal_parameter", ctype, tname, loc,
+                                const.value if const is not None else None, d.offset))
+        return out
+
+    def return_type(self, func: Function) -> CType | None:
+        die = self.die(func.die_offset)
+        ta, holder = attr_integrate(die, "DW_AT_type")
+        if ta is None:
+            return None
+        return type_of(holder.get_DIE_from_attribute("DW_AT_type"))
+
+
+_MODULES: dict[str, DwarfModule | None] = {}
+
+
+def dwarf_for(ef: elfmod.ElfFile, roots: tuple[str, ...] = elfmod.DEBUG_ROOTS) -> DwarfModule | None:
+    key = ef.path + "\0" + ":".join(roots)
+    if key not in _MODULES:
+        dfile = ef.dwarf_file(roots)
+        _MODULES[key] = DwarfModule(dfile) if dfile is not None else None
+    mod = _MODULES[key]
+    if mod is not None and elfmod.open_elf(mod.elf.path) is not mod.elf:   # file changed on disk
+        del _MODULES[key]
+        return dwarf_for(ef, roots)
+    return mod

@@ -1,0 +1,560 @@
+"""Resolve user-space probe points to probe sites, the way stap's dwarf_query does [tapsets.cxx].
+
+resolve_process_path(arg, cwd=None, env_path=None) -> str
+    stap's PATH rule: absolute; cwd-relative when it has '/'; else $PATH. A `#!` script means its
+    interpreter. The result is canonical (symlinks resolved), as pp() shows it. Raises ResolveError.
+resolve_library_path(lib, exe_path, env=None) -> [str]
+resolve_process_probe(process_arg, components, cwd=None, env=None, prologue="auto") -> [ProbeSite]
+    process_arg: the string of process("P") (a path or pattern), or None for a bare `process` under -c
+                 (then pass the command's path).
+    components:  what follows process(...), as (name, arg) pairs, arg None when absent, e.g.
+                 [("function", "add@p.c:6"), ("return", None)]
+                 [("library", "libc.so.6"), ("function", "malloc")]
+                 [("statement", "main@p.c:19")]  [("statement", 0x1149)]   [("function", "main"), ("label", "out")]
+                 [("provider", "pv"), ("mark", "tick")]   [("mark", "*")]   [("plt", "printf"), ("return", None)]
+    prologue:    "auto" (stap's rule), "always" (-P), "never"
+ProbeSite fields:
+    module      path of the ELF file holding the code (the library for .library(), else the executable)
+    address     link-time address to plant the breakpoint at (runtime address = address + load bias)
+    entry_pc    the function's real entry (what .return hooks; equals address for non-function sites)
+    kind        'function' 'inline' 'statement' 'label' 'mark' 'plt'
+    is_return   .return was asked for (then `address` is the real entry, per stap PR13200)
+    function    function name (DWARF name, or symbol name) or '' ; decl_file / decl_line (None without DWARF)
+    pp          the text stap prints for it with -l / in pp(), e.g. process("/p").function("add@/p.c:6")
+    pc_text     '.dynamic+0x1143' (ET_DYN) or '.absolute+0x401136' (ET_EXEC), as -p2 prints in /* pc=... */
+    p2_text     the -p2 location text: pp, except marks and plts print as process("/p").statement(0xADDR)
+    dwarf_function  dwarf.Function or None (use dwarf_for(open_elf(module)).variables(site.dwarf_function, address))
+    sdt         sdt.SdtProbe for marks; plt_name for plts; label for labels
+Results come in stap's order where it is cheap to follow (CU order, DWARF functions before inline
+instances, then symbol-table-only functions by address); -l sorts anyway.
+"""
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+import re
+from dataclasses import dataclass, field
+
+from . import elf as elfmod
+from .dwarf import DwarfModule, Function, dwarf_for
+from .sdt import SdtProbe, sdt_probes
+
+
+class ResolveError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ProbeSite:
+    module: str
+    address: int
+    entry_pc: int
+    kind: str
+    is_return: bool
+    function: str
+    decl_file: str | None
+    decl_line: int | None
+    pp: str
+    pc_text: str
+    p2_text: str
+    process_path: str
+    dwarf_function: Function | None = None
+    sdt: SdtProbe | None = None
+    plt_name: str | None = None
+    label: str | None = None
+
+
+# --- paths ---------------------------------------------------------------------------------
+def _shebang_interpreter(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    line = head[2:].split(b"\n", 1)[0].strip()
+    return line.split()[0].decode() if line else None
+
+
+def resolve_process_path(arg: str, cwd: str | None = None, env_path: str | None = None) -> str:
+    cwd = cwd or os.getcwd()
+    if arg.startswith("/"):
+        cand = arg
+    elif "/" in arg:
+        cand = os.path.join(cwd, arg)
+    else:
+        cand = None
+        for d in (env_path if env_path is not None else os.environ.get("PATH", "")).split(":"):
+            p = os.path.join(d or ".", arg)
+            if os.path.isfile(p) and os.access(p, os.X_OK):
+                cand = p
+                break
+        if cand is None:
+            raise ResolveError(f"cannot find executable '{arg}'")
+    if not os.path.exists(cand):
+        raise ResolveError(f"cannot find executable '{arg}'")
+    real = os.path.realpath(cand)
+    if not elfmod.is_elf(real):
+        interp = _shebang_interpreter(real)
+        if interp is None:
+            raise ResolveError(f"'{arg}' is not an ELF file")
+        return resolve_process_path(interp, cwd, env_path)
+    return real
+
+
+def resolve_process_paths(pattern: str, cwd: str | None = None, env_path: str | None = None) -> list[str]:
+    """Like resolve_process_path, but a glob pattern may name several executables."""
+    if any(c in pattern for c in "*?["):
+        base = pattern if pattern.startswith("/") else os.path.join(cwd or os.getcwd(), pattern)
+        out = []
+        for p in sorted(glob.glob(base)):
+            if os.path.isfile(p) and elfmod.is_elf(p):
+                out.append(os.path.realpath(p))
+        return sorted(set(out))
+    return [resolve_process_path(pattern, cwd, env_path)]
+
+
+_LIB_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+             "/usr/local/lib")
+
+
+def _needed_libraries(exe: str, env: dict | None) -> list[str]:
+    """DT_NEEDED of exe (recursively), found through RUNPATH/RPATH, LD_LIBRARY_PATH and the usual dirs."""
+    env = os.environ if env is None else env
+    seen: dict[str, str] = {}
+    todo = [exe]
+    while todo:
+        cur = todo.pop(0)
+        try:
+            ef = elfmod.open_elf(cur)
+            dyn = ef.section(".dynamic")
+        except (OSError, ValueError):
+            continue
+        if dyn is None:
+            continue
+        needed, paths = [], []
+        for tag in dyn.iter_tags():
+            if tag.entry.d_tag == "DT_NEEDED":
+                needed.append(tag.needed)
+            elif tag.entry.d_tag in ("DT_RUNPATH", "DT_RPATH"):
+                rp = tag.runpath if tag.entry.d_tag == "DT_RUNPATH" else tag.rpath
+                paths += [p.replace("$ORIGIN", os.path.dirname(cur)) for p in rp.split(":")]
+        dirs = [d for d in env.get("LD_LIBRARY_PATH", "").split(":") if d] + paths + list(_LIB_DIRS)
+        for n in needed:
+            if n in seen:
+                continue
+            for d in dirs:
+                p = os.path.join(d, n)
+                if os.path.isfile(p):
+                    seen[n] = os.path.realpath(p)
+                    todo.append(p)
+                    break
+    interp = None
+    try:
+        interp = elfmod.open_elf(exe).interp
+    except (OSError, ValueError):
+        pass
+    out = list(dict.fromkeys(seen.values()))
+    if interp and os.path.exists(interp):
+        out.append(os.path.realpath(interp))
+    return list(dict.fromkeys(out))
+
+
+def resolve_library_path(lib: str, exe: str, env: dict | None = None) -> list[str]:
+    if lib.startswith("/"):
+        return sorted({os.path.realpath(p) for p in glob.glob(lib)}) if any(c in lib for c in "*?[") else (
+            [os.path.realpath(lib)] if os.path.exists(lib) else [])
+    libs = _needed_libraries(exe, env)
+    hits = [p for p in libs if fnmatch.fnmatchcase(os.path.basename(p), lib) or fnmatch.fnmatchcase(p, lib)
+            or fnmatch.fnmatchcase(os.path.basename(p), lib + "*")]
+    if hits or any(c in lib for c in "*?["):
+        return hits
+    for d in _LIB_DIRS:
+        p = os.path.join(d, lib)
+        if os.path.exists(p):
+            return [os.path.realpath(p)]
+    return []
+
+
+# --- function specs --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FunctionSpec:
+    scopes: tuple[str, ...]
+    function: str
+    file: str | None
+    line_kind: str            # 'none' 'absolute' 'range' 'list' 'wildcard' 'relative'
+    lines: tuple[int, ...]
+
+
+def parse_function_spec(spec: str) -> FunctionSpec:
+    """`[scope::]func[@file[:N|:N-M|:N,M|:*|+N]]` [tapsets.cxx dwarf_query::parse_function_spec]."""
+    scopes: tuple[str, ...] = ()
+    at = spec.find("@")
+    head = spec if at < 0 else spec[:at]
+    if "::" in head:
+        parts = head.split("::")
+        scopes, head = tuple(parts[:-1]), parts[-1]
+    if at < 0:
+        return FunctionSpec(scopes, head, None, "none", ())
+    rest = spec[at + 1:]
+    m = re.search(r"[:+]", rest)
+    if not m:
+        return FunctionSpec(scopes, head, rest, "none", ())
+    file, sep, tail = rest[:m.start()], rest[m.start()], rest[m.start() + 1:]
+    if sep == "+":
+        return FunctionSpec(scopes, head, file, "relative", (int(tail),))
+    if tail == "*":
+        return FunctionSpec(scopes, head, file, "wildcard", ())
+    if "-" in tail:
+        a, b = tail.split("-", 1)
+        return FunctionSpec(scopes, head, file, "range", tuple(range(int(a), int(b) + 1)))
+    if "," in tail:
+        return FunctionSpec(scopes, head, file, "list", tuple(int(x) for x in tail.split(",")))
+    return FunctionSpec(scopes, head, file, "absolute", (int(tail),))
+
+
+def _has_wildcard(s: str) -> bool:
+    return any(c in s for c in "*?[")
+
+
+def _name_matches(name: str, pattern: str) -> bool:
+    if _has_wildcard(pattern) and name.startswith("__pfx_") and "__pfx" not in pattern:
+        return False
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+def _file_matches(path: str | None, pattern: str) -> bool:
+    if not path:
+        return False
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, "*/" + pattern)
+
+
+def _scopes_match(func: Function, scopes: tuple[str, ...]) -> bool:
+    if not scopes:
+        return True
+    have = func.scopes
+    if len(have) < len(scopes):
+        return False
+    return all(_name_matches(h, s) for h, s in zip(have[len(have) - len(scopes):], scopes))
+
+
+# --- entry address [dwflpp.cxx resolve_prologue_endings] -----------------------------------------
+def prologue_end(mod: DwarfModule, cu, func: Function) -> int:
+    """Address after the prologue: the line-table row after the entry row, unless the entry row
+    carries prologue_end, or is in another file than the declaration, or the next row leaves the function."""
+    lt = mod.line_table(cu)
+    rows, n = lt.rows, len(lt.rows)
+    entry = func.entry_pc
+    if not entry:
+        return entry
+    idx = lt.lower_bound(entry)
+    if idx >= n or rows[idx].address != entry:
+        return entry
+    entry_line = rows[idx].line
+    j = idx
+    post = rows[idx]
+    while j < n:
+        post = rows[j]
+        if not func.contains(post.address):
+            break
+        if post.prologue_end:
+            break
+        if func.decl_file != post.file:
+            break
+        if post.line != entry_line:
+            break
+        if j != idx:
+            break
+        j += 1
+    addr = post.address
+    if not func.contains(addr):
+        addr = rows[j - 1].address if j - 1 >= 0 else entry
+    return addr
+
+
+def _wants_prologue(mod: DwarfModule, cu, mode: str) -> bool:
+    if mode == "never":
+        return False
+    if mode == "always":
+        return True
+    return not mod.has_location_lists(cu)
+
+
+# --- the resolver -----------------------------------------------------------------------------------
+def _q(s: str) -> str:
+    return '"' + s + '"'
+
+
+class _Ctx:
+    def __init__(self, exe: str, module: str, library: str | None, components):
+        self.exe = exe
+        self.module = module
+        self.library = library
+        self.ef = elfmod.open_elf(module)
+        self.prefix = f"process({_q(exe)})" + (f".library({_q(module)})" if library is not None else "")
+        self.comps = dict(components)
+        self.is_return = "return" in self.comps
+
+    def pc_text(self, addr: int) -> str:
+        return f".dynamic+{addr:#x}" if self.ef.is_pie else f".absolute+{addr:#x}"
+
+    def suffix(self) -> str:
+        out = ""
+        for k in ("call", "inline", "exported", "return"):
+            if k in self.comps:
+                out += "." + k
+        return out
+
+
+def _func_pp(name: str, f: Function | None, line: int | None = None) -> str:
+    if f is None or not f.decl_file:
+        return name
+    return f"{name}@{f.decl_file}:{line if line is not None else f.decl_line}"
+
+
+def _cus_for_exact_name(ctx: _Ctx, mod: DwarfModule, name: str) -> tuple[list, set[int]] | None:
+    """stap's collect_function_cus_from_symtab: an exact name found in the symbol table selects
+    the CUs holding its address(es); functions there match by name or by entry address."""
+    syms = ctx.ef.lookup(name)
+    if not syms:
+        return None
+    cus, addrs = {}, set()
+    for s in syms:
+        cu = mod.cu_for_address(s.address)
+        if cu is not None:
+            cus[cu.cu_offset] = cu
+            addrs.add(s.address)
+    if not cus:
+        return None
+    return [cus[k] for k in sorted(cus)], addrs
+
+
+def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue: str,
+                       statement: bool) -> list[ProbeSite]:
+    mod = dwarf_for(ctx.ef)
+    out: list[ProbeSite] = []
+    seen_entries: set[int] = set()
+    comp = "statement" if statement else "function"
+    if mod is not None:
+        exact = not _has_wildcard(spec.function) and spec.file is None and not spec.scopes
+        picked = _cus_for_exact_name(ctx, mod, spec.function) if exact else None
+        if picked is not None:
+            cus, sym_addrs = picked
+        else:
+            cus, sym_addrs = mod.cus(), set()
+        for cu in cus:
+            if spec.file is not None:
+                lt = mod.line_table(cu)
+                files = {r.file for r in lt.rows}
+                if not any(_file_matches(f, spec.file) for f in files) and not any(
+                        _file_matches(f.decl_file, spec.file) for f in mod.functions(cu)):
+                    continue
+            funcs = [f for f in mod.functions(cu)
+                     if (_name_matches(f.name, spec.function) or f.entry_pc in sym_addrs)
+                     and _scopes_match(f, spec.scopes)
+                     and (spec.file is None or not f.decl_file or _file_matches(f.decl_file, spec.file))]
+            inlines = []
+            if kind_filter in ("any", "inline") and not ctx.is_return and not statement:
+                inlines = [f for f in mod.inline_instances(cu)
+                           if _name_matches(f.name, spec.function) and _scopes_match(f, spec.scopes)
+                           and (spec.file is None or not f.decl_file or _file_matches(f.decl_file, spec.file))]
+            if kind_filter == "inline":
+                funcs = []
+            if "exported" in ctx.comps:
+                funcs = [f for f in funcs if f.external]
+            if statement:
+                out += _statement_sites(ctx, mod, cu, funcs + inlines, spec, comp)
+                continue
+            if spec.line_kind != "none":      # function("F@file:N"): stap warns and probes the function
+                funcs = [f for f in funcs if _has_lines(mod, cu, f, spec)]
+                inlines = [f for f in inlines if _has_lines(mod, cu, f, spec)]
+            skip = _wants_prologue(mod, cu, prologue)
+            for f in funcs:
+                if f.entry_pc in seen_entries:
+                    continue
+                hit = ctx.ef.symbol_at(f.entry_pc)
+                if hit is not None and hit.offset == 0 and ".part." in hit.symbol.name:
+                    continue
+                seen_entries.add(f.entry_pc)
+                addr = f.entry_pc if (ctx.is_return or not skip) else prologue_end(mod, cu, f)
+                out.append(_site(ctx, "function", addr, f.entry_pc, f.name, f, _func_pp(f.name, f), comp))
+            for f in inlines:
+                out.append(_site(ctx, "inline", f.entry_pc, f.entry_pc, f.name, f, _func_pp(f.name, f), comp))
+        if statement:
+            return out
+    if spec.file is not None or spec.scopes or kind_filter == "inline" or statement:
+        return out
+    # symbol-table functions DWARF did not describe (crt code, asm, stripped files)
+    dwarf_entries = set(seen_entries)
+    if mod is not None:
+        for cu in (mod.cus() if _has_wildcard(spec.function) else []):
+            dwarf_entries.update(f.entry_pc for f in mod.functions(cu))
+    for s in ctx.ef.lookup(spec.function):
+        if s.address in dwarf_entries or s.address in seen_entries:
+            continue
+        if "exported" in ctx.comps and not (s.dynamic and s.binding in ("global", "weak")):
+            continue
+        seen_entries.add(s.address)
+        out.append(_site(ctx, "function", s.address, s.address, s.name, None, s.name, comp))
+    return out
+
+
+def _has_lines(mod: DwarfModule, cu, f: Function, spec: FunctionSpec) -> bool:
+    if spec.line_kind == "wildcard":
+        return True
+    wanted = {(f.decl_line or 0) + spec.lines[0]} if spec.line_kind == "relative" else set(spec.lines)
+    if f.decl_line in wanted:
+        return True
+    return any(r.line in wanted and f.contains(r.address) for r in mod.line_table(cu).rows if not r.end_sequence)
+
+
+def _statement_sites(ctx: _Ctx, mod: DwarfModule, cu, funcs: list[Function], spec: FunctionSpec,
+                     comp: str) -> list[ProbeSite]:
+    """statement("F@file:N") and friends: for each function and each wanted line, the lowest
+    address of that line's rows inside the function."""
+    lt = mod.line_table(cu)
+    out = []
+    for f in funcs:
+        rows = [r for r in lt.rows if not r.end_sequence and f.contains(r.address) and r.is_stmt
+                and (spec.file is None or _file_matches(r.file, spec.file))]
+        if spec.line_kind == "relative":
+            wanted = {(f.decl_line or 0) + spec.lines[0]}
+        elif spec.line_kind in ("wildcard", "none"):
+            wanted = {r.line for r in rows}
+        else:
+            wanted = set(spec.lines)
+        first: dict[int, int] = {}
+        for r in rows:
+            if r.line in wanted and (r.line not in first or r.address < first[r.line]):
+                first[r.line] = r.address
+        for line in sorted(first):
+            addr = first[line]
+            ppline = line if comp == "statement" else None
+            out.append(_site(ctx, "statement" if comp == "statement" else "function", addr, f.entry_pc, f.name, f,
+                             _func_pp(f.name, f, ppline), comp))
+    return out
+
+
+def _site(ctx: _Ctx, kind: str, addr: int, entry: int, name: str, f: Function | None, spec_text: str,
+          comp: str, **extra) -> ProbeSite:
+    pp = f"{ctx.prefix}.{comp}({_q(spec_text)}){ctx.suffix()}"
+    return ProbeSite(module=ctx.module, address=addr, entry_pc=entry, kind=kind, is_return=ctx.is_return,
+                     function=name, decl_file=f.decl_file if f else None, decl_line=f.decl_line if f else None,
+                     pp=pp, pc_text=ctx.pc_text(addr), p2_text=extra.pop("p2_text", pp), process_path=ctx.exe,
+                     dwarf_function=f, **extra)
+
+
+def _resolve_statement_addr(ctx: _Ctx, addr: int) -> list[ProbeSite]:
+    mod = dwarf_for(ctx.ef)
+    f = mod.function_at(addr) if mod is not None else None
+    hit = ctx.ef.symbol_at(addr)
+    name = f.name if f else (hit.symbol.name if hit else "")
+    pp = f"{ctx.prefix}.statement({addr:#x}){ctx.suffix()}"
+    return [ProbeSite(ctx.module, addr, f.entry_pc if f else addr, "statement", ctx.is_return, name,
+                      f.decl_file if f else None, f.decl_line if f else None, pp, ctx.pc_text(addr), pp, ctx.exe, f)]
+
+
+def _resolve_labels(ctx: _Ctx, spec: FunctionSpec, label: str) -> list[ProbeSite]:
+    mod = dwarf_for(ctx.ef)
+    if mod is None:
+        return []
+    out = []
+    for cu in mod.cus():
+        for f in mod.functions(cu):
+            if not (_name_matches(f.name, spec.function) and _scopes_match(f, spec.scopes)):
+                continue
+            if spec.file is not None and not _file_matches(f.decl_file, spec.file):
+                continue
+            die = mod.die(f.die_offset)
+            stack = list(die.iter_children())
+            while stack:
+                d = stack.pop(0)
+                if d.tag == "DW_TAG_label":
+                    name = d.attributes.get("DW_AT_name")
+                    lname = name.value.decode() if name is not None else None
+                    if lname and _name_matches(lname, label) and "DW_AT_low_pc" in d.attributes:
+                        addr = d.attributes["DW_AT_low_pc"].value
+                        line = d.attributes.get("DW_AT_decl_line")
+                        pp = (f"{ctx.prefix}.function({_q(_func_pp(f.name, f))})"
+                              f".label({_q(lname)})")
+                        out.append(ProbeSite(ctx.module, addr, f.entry_pc, "label", False, f.name, f.decl_file,
+                                             line.value if line is not None else f.decl_line, pp,
+                                             ctx.pc_text(addr), pp, ctx.exe, f, label=lname))
+                elif d.tag in ("DW_TAG_lexical_block",) and d.has_children:
+                    stack.extend(d.iter_children())
+    return out
+
+
+def _resolve_marks(ctx: _Ctx, provider: str | None, mark: str) -> list[ProbeSite]:
+    out = []
+    for p in sdt_probes(ctx.ef):
+        if provider is not None and not fnmatch.fnmatchcase(p.provider, provider):
+            continue
+        if not fnmatch.fnmatchcase(p.name, mark):
+            continue
+        prov = f".provider({_q(p.provider)})" if provider is not None else ""
+        pp = f"{ctx.prefix}{prov}.mark({_q(p.name)})"
+        p2 = f"{ctx.prefix}.statement({p.pc:#x})"
+        hit = ctx.ef.symbol_at(p.pc)
+        out.append(ProbeSite(ctx.module, p.pc, p.pc, "mark", False, hit.symbol.name if hit else "", None, None,
+                             pp, ctx.pc_text(p.pc), p2, ctx.exe, None, sdt=p))
+    return out
+
+
+def _resolve_plt(ctx: _Ctx, pattern: str) -> list[ProbeSite]:
+    out = []
+    for e in ctx.ef.plt_entries:
+        if not _name_matches(e.name, pattern):
+            continue
+        pp = f"{ctx.prefix}.plt({_q(e.name)})" + (".return" if ctx.is_return else "")
+        p2 = f"{ctx.prefix}.statement({e.address:#x})" + (".return" if ctx.is_return else "")
+        out.append(ProbeSite(ctx.module, e.address, e.address, "plt", ctx.is_return, e.name, None, None, pp,
+                             ctx.pc_text(e.address), p2, ctx.exe, None, plt_name=e.name))
+    return out
+
+
+def resolve_process_probe(process_arg: str, components, cwd: str | None = None, env: dict | None = None,
+                          prologue: str = "auto") -> list[ProbeSite]:
+    """All probe sites for process(process_arg).<components>; [] when nothing matches."""
+    env = os.environ if env is None else env
+    comps = list(components)
+    out: list[ProbeSite] = []
+    for exe in resolve_process_paths(process_arg, cwd, env.get("PATH", "")):
+        modules: list[tuple[str, str | None]] = [(exe, None)]
+        if comps and comps[0][0] == "library":
+            libpat = comps[0][1]
+            modules = [(lib, lib) for lib in resolve_library_path(libpat, exe, env)]
+            comps = comps[1:]
+        for module, lib in modules:
+            ctx = _Ctx(exe, module, lib, comps)
+            out += _resolve_in_module(ctx, comps, prologue)
+    return out
+
+
+def _resolve_in_module(ctx: _Ctx, comps, prologue: str) -> list[ProbeSite]:
+    c = ctx.comps
+    if "mark" in c:
+        return _resolve_marks(ctx, c.get("provider"), c["mark"])
+    if "plt" in c:
+        return _resolve_plt(ctx, c["plt"] if c["plt"] is not None else "*")
+    if "statement" in c:
+        arg = c["statement"]
+        if isinstance(arg, int):
+            return _resolve_statement_addr(ctx, arg)
+        spec = parse_function_spec(arg)
+        if spec.line_kind == "none" and spec.file is None:
+            spec = FunctionSpec(spec.scopes, spec.function, None, "none", ())
+            return _resolve_functions(ctx, spec, "any", prologue, statement=False)
+        return _resolve_functions(ctx, spec, "any", prologue, statement=True)
+    if "function" in c:
+        arg = c["function"]
+        if isinstance(arg, int):
+            return _resolve_statement_addr(ctx, arg)
+        spec = parse_function_spec(arg)
+        if "label" in c:
+            return _resolve_labels(ctx, spec, c["label"])
+        kind = "inline" if "inline" in c else ("call" if "call" in c or "exported" in c else "any")
+        return _resolve_functions(ctx, spec, kind, prologue, statement=False)
+    return []
