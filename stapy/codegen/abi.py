@@ -57,6 +57,9 @@ CONTEXT_FIELDS: list[tuple[str, object]] = [
     ("error_depth", ctypes.c_int64),  # ctx->nesting when the error was raised
     ("call_sites", ctypes.c_void_p),  # i64[MAXNESTING+2]: call-site id per nesting level (`called from`)
     ("exit_requested", ctypes.c_int64),  # set by exit()/abort(): the session stops after this handler
+    # appended by the engine (stapy/runtime/guarded.py): guarded tracee reads, see USER_HELPERS
+    ("read_user", ctypes.c_void_p),  # i64 (*)(ctx*, i64 addr, ptr buf, i64 len): len or -14 (EFAULT)
+    ("read_user_string", ctypes.c_void_p),  # i64 (*)(ctx*, i64 addr, ptr buf, i64 size): strlen or -14
 ]
 
 
@@ -133,4 +136,13 @@ HELPERS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     'stp_map_slot_long': ('i64', ('ptr', 'i64'), False),
     'stp_map_slot_str': ('ptr', ('ptr', 'i64'), False),
     'stp_map_slot_stat': ('ptr', ('ptr', 'i64'), False),
+}
+
+
+# Guarded tracee-memory access, built in IR by stapy.runtime.guarded.add_functions (also reachable through
+# ctx->read_user / ctx->read_user_string).  A fault (NULL, unmapped, PROT_NONE, non-canonical, kernel half,
+# a string running into an unmapped page) returns -14; nothing faults in stapy.  The reads use ctx->pid.
+USER_HELPERS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    'stp_read_user': ('i64', ('ptr', 'i64', 'ptr', 'i64'), False),  # (ctx, addr, buf, len) -> len | -14
+    'stp_read_user_string': ('i64', ('ptr', 'i64', 'ptr', 'i64'), False),  # (ctx, addr, buf, size) -> strlen | -14
 }

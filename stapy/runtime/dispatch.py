@@ -1,0 +1,324 @@
+"""One tracee stop -> what the engine does about it (the Python path).
+
+`Dispatcher.handle(tid, status)` is the engine's answer to every waitpid
+report the native hot loop hands back (or to all of them when the hot loop is
+off): breakpoint hits that need Python (return probes, trampolines, handler
+statuses), finished steps, new threads and processes, exec, exits, signals
+(delivered unchanged), group-stops (PTRACE_LISTEN).  Every stop it handles is
+resumed before it returns, except stops it holds on purpose (none during run).
+"""
+from __future__ import annotations
+
+import ctypes
+import signal
+
+from stapy.codegen import abi
+from stapy.runtime import breakpoints as bpmod
+from stapy.runtime import ptrace as pt
+from stapy.runtime import stops, uretprobe
+from stapy.runtime.arch import x86_64 as arch
+from stapy.runtime.tracee import Process, Thread, exe_of, tgid_of
+
+
+class Dispatcher:
+    def __init__(self, engine):
+        self.e = engine
+        self.regs = arch.Regs()
+
+    # -- entry point ----------------------------------------------------------
+    def handle(self, tid: int, status: int) -> None:
+        e = self.e
+        kind, sig, event = stops.classify(status)
+        th = e.threads.get(tid)
+        if th is None:
+            if kind in (stops.EXITED, stops.KILLED):
+                return
+            e.early[tid] = status  # a new task's first stop before its parent's event
+            return
+        proc = th.process
+        if kind in (stops.EXITED, stops.KILLED):
+            self.thread_gone(th, status)
+        elif kind == stops.SIGTRAP_STOP:
+            self.on_sigtrap(th)
+        elif kind == stops.SIGNAL_STOP:
+            self.resume(tid, sig)
+        elif kind == stops.GROUP_STOP:
+            self.listen(tid)
+        elif event == pt.EVENT_STOP:
+            self.resume(tid, 0)
+        elif event in (pt.EVENT_FORK, pt.EVENT_VFORK, pt.EVENT_CLONE):
+            self.new_task(th, pt.geteventmsg(tid), event)
+            self.resume(tid, 0)
+        elif event == pt.EVENT_EXEC:
+            self.on_exec(th)
+            self.resume(th.tid, 0)
+        elif event == pt.EVENT_EXIT:
+            if not th.exiting:
+                th.exiting = True
+                e.hook("thread_end", proc.tgid, tid)
+            self.resume(tid, 0)
+        else:
+            self.resume(tid, 0)
+
+    # -- resuming -----------------------------------------------------------------
+    def resume(self, tid: int, sig: int) -> None:
+        try:
+            pt.cont(tid, sig)
+        except ProcessLookupError:
+            pass
+
+    def listen(self, tid: int) -> None:
+        try:
+            pt.listen(tid)
+        except ProcessLookupError:
+            pass
+
+    # -- lifecycle ------------------------------------------------------------------
+    def thread_gone(self, th: Thread, status: int) -> None:
+        e = self.e
+        proc = th.process
+        e.threads.pop(th.tid, None)
+        proc.threads.pop(th.tid, None)
+        if th.tid == proc.tgid:
+            proc.exit_status = status
+            for t in list(proc.threads):
+                e.threads.pop(t, None)
+            proc.threads.clear()
+            proc.close_mem()
+            e.procs.pop(proc.tgid, None)
+            if proc.is_target:
+                e.target_status = status
+            e.hook("process_end", proc.tgid, status)
+        elif not th.exiting:
+            e.hook("thread_end", proc.tgid, th.tid)
+
+    def new_task(self, parent: Thread, tid: int, event: int) -> None:
+        e = self.e
+        proc = parent.process
+        if event == pt.EVENT_CLONE and tgid_of(tid) == proc.tgid:
+            nt = Thread(tid, proc)
+            proc.threads[tid] = nt
+            e.threads[tid] = nt
+            e.hook("thread_begin", proc.tgid, tid)
+        else:
+            child = Process(tid, exe=proc.exe)
+            child.open_mem()
+            child.breakpoints = {a: bp.copy() for a, bp in proc.breakpoints.items()}
+            child.xol = proc.xol.clone_for(child) if proc.xol else None
+            nt = Thread(tid, child)
+            nt.shadow = [uretprobe.ReturnInstance(i.return_address, i.slot, i.entry_regs, i.breakpoint, i.hijacked)
+                         for i in parent.shadow]
+            child.returns_active = len(nt.shadow)
+            child.armed = set(proc.armed)
+            child.threads[tid] = nt
+            e.threads[tid] = nt
+            e.procs[tid] = child
+            e.hook("process_begin", tid)
+        early = e.early.pop(tid, None)
+        if early is not None:
+            self.handle(tid, early)
+
+    def on_exec(self, th: Thread) -> None:
+        e = self.e
+        proc = th.process
+        for t in list(proc.threads):
+            if t != th.tid:
+                e.threads.pop(t, None)
+                proc.threads.pop(t, None)
+        proc.breakpoints = {}
+        proc.xol = None
+        proc.returns_active = 0
+        proc.armed = set()
+        th.shadow = []
+        th.exiting = False
+        proc.exe = exe_of(proc.tgid)
+        proc.open_mem()
+        e.hook("exec", proc.tgid, proc.exe)
+        e.arm(proc, th)
+
+    # -- breakpoints --------------------------------------------------------------
+    def on_sigtrap(self, th: Thread) -> None:
+        tid = th.tid
+        regs = self.regs
+        try:
+            pt.getregs(tid, regs)
+        except ProcessLookupError:
+            return
+        proc = th.process
+        addr = regs[arch.RIP] - 1
+        bp = proc.breakpoints.get(addr)
+        if bp is not None:
+            self.on_breakpoint(th, bp, regs)
+        elif proc.xol is not None and addr == proc.xol.trampoline:
+            self.on_trampoline(th, regs)
+        else:
+            self.resume(tid, signal.SIGTRAP)  # the program's own SIGTRAP, delivered unchanged
+
+    def on_breakpoint(self, th: Thread, bp, regs, start: int = 0) -> None:
+        e = self.e
+        if bp.internal is not None:
+            bp.internal(e, th, regs)
+        if not e.stopping:
+            self.run_handlers(bp.entry[start:], th, regs, bp.address, 0, None)
+            if bp.returns and not e.stopping and th.process.xol is not None:
+                uretprobe.hijack(th.process, th, bp, regs, e.maxactive)
+        self.step_past(th, bp, regs)
+
+    def run_handlers(self, probes, th: Thread, regs, uaddr: int, is_return: int, entry_regs) -> None:
+        e = self.e
+        ctx = e.ctx
+        ctx.regs = ctypes.addressof(regs)
+        ctx.pid = th.process.tgid
+        ctx.tid = th.tid
+        ctx.uaddr = uaddr
+        ctx.is_return = is_return
+        ctx.entry_regs = ctypes.addressof(entry_regs) if entry_regs is not None else None
+        for p in probes:
+            if e.stopping:
+                break
+            ctx.probe_index = p.index
+            ctx.actions = e.maxaction
+            ctx.nesting = 0
+            st = p.cfunc(e.ctx_addr)
+            p.hits += 1
+            if st != abi.STATUS_OK and st != abi.STATUS_NEXT:
+                e.handler_status(p, st)
+
+    def on_trampoline(self, th: Thread, regs) -> None:
+        proc = th.process
+        rsp = regs[arch.RSP]
+        inst, _stale = uretprobe.pop_for_return(proc, th, rsp)
+        if inst is None:
+            inst = uretprobe.find_any(proc, rsp)
+        if inst is None:
+            self.e.warn(f"return probe trampoline hit without an instance in {th.tid}")
+            self.resume(th.tid, signal.SIGSEGV)
+            return
+        inst.hijacked = False
+        if not self.e.stopping:
+            self.run_handlers(inst.breakpoint.returns, th, regs, inst.breakpoint.address, 1, inst.entry_regs)
+        regs[arch.RIP] = inst.return_address
+        pt.setregs(th.tid, regs)
+        self.resume(th.tid, th.pending_signal)
+        th.pending_signal = 0
+
+    # -- resuming past a breakpoint --------------------------------------------------------
+    def step_past(self, th: Thread, bp, regs) -> None:
+        p = bp.plan
+        addr = bp.address
+        proc = th.process
+        op = p.op
+        if op == arch.OP_PUSH:
+            rsp = (regs[arch.RSP] - 8) & (2**64 - 1)
+            if not proc.write_u64(rsp, regs[p.reg]):
+                op = arch.OP_INPLACE  # the push itself faults: let the CPU do it for real
+            else:
+                regs[arch.RSP] = rsp
+        elif op == arch.OP_MOVRBP:
+            regs[arch.RBP] = regs[arch.RSP]
+        elif op == arch.OP_SUBRSP:
+            regs[arch.RSP], regs[arch.EFLAGS] = arch.sub_flags(regs[arch.RSP], p.imm, regs[arch.EFLAGS])
+        if op in (arch.OP_SKIP, arch.OP_PUSH, arch.OP_MOVRBP, arch.OP_SUBRSP):
+            regs[arch.RIP] = addr + p.length
+            pt.setregs(th.tid, regs)
+            self.resume(th.tid, 0)
+        elif op == arch.OP_XOL:
+            self.xol_step(th, bp, regs)
+        else:
+            self.inplace_step(th, bp, regs)
+
+    def _step_wait(self, th: Thread, origin: int, at: int, fixregs) -> bool:
+        """Single-step th (already set up) until the step finishes.  False: the step ended
+        otherwise (the instruction faulted and the fault was delivered, or the thread is gone)."""
+        tid = th.tid
+        e = self.e
+        pt.singlestep(tid)
+        while True:
+            try:
+                _, status = pt.waitpid(tid, pt.WALL)
+            except InterruptedError:
+                continue
+            kind, sig, event = stops.classify(status)
+            if kind == stops.SIGTRAP_STOP:
+                return True
+            if kind in (stops.EXITED, stops.KILLED):
+                self.thread_gone(th, status)
+                return False
+            if kind == stops.SIGNAL_STOP:
+                si = pt.getsiginfo(tid)
+                tmp = arch.Regs()
+                pt.getregs(tid, tmp)
+                if sig in stops.SYNC_FAULTS and si is not None and si.si_code > 0 and tmp[arch.RIP] == at:
+                    # the displaced instruction faulted: the program's own fault, at its own address
+                    fixregs(tmp)
+                    tmp[arch.RIP] = origin
+                    pt.setregs(tid, tmp)
+                    self.resume(tid, sig)
+                    return False
+                th.pending_signal = th.pending_signal or sig  # hold it until the step is done
+                pt.singlestep(tid)
+                continue
+            if kind == stops.GROUP_STOP:
+                pt.singlestep(tid)
+                continue
+            if event in (pt.EVENT_FORK, pt.EVENT_VFORK, pt.EVENT_CLONE):
+                self.new_task(th, pt.geteventmsg(tid), event)
+                pt.singlestep(tid)
+                continue
+            if event == pt.EVENT_EXEC:
+                self.on_exec(th)
+                self.resume(tid, 0)
+                return False
+            if event == pt.EVENT_EXIT:
+                th.exiting = True
+                self.resume(tid, 0)
+                return False
+            pt.singlestep(tid)
+
+    def xol_step(self, th: Thread, bp, regs) -> None:
+        p = bp.plan
+        addr, slot, tid = bp.address, bp.slot, th.tid
+        saved = regs[p.reg] if p.reg >= 0 else 0
+        regs[arch.RIP] = slot
+        if p.reg >= 0:
+            regs[p.reg] = addr + p.length
+
+        def unscratch(r):
+            if p.reg >= 0:
+                r[p.reg] = saved
+
+        pt.setregs(tid, regs)
+        if not self._step_wait(th, addr, slot, unscratch):
+            return
+        pt.getregs(tid, regs)
+        unscratch(regs)
+        delta = (addr - slot) & (2**64 - 1)
+        rip = regs[arch.RIP]
+        if p.fix == arch.FIX_RIP:
+            if rip == slot + p.length:
+                regs[arch.RIP] = addr + p.length
+        elif p.fix == arch.FIX_JREL:
+            regs[arch.RIP] = (rip + delta) & (2**64 - 1)
+        elif p.fix == arch.FIX_CALL_REL:
+            regs[arch.RIP] = (rip + delta) & (2**64 - 1)
+            th.process.write_u64(regs[arch.RSP], addr + p.length)
+        elif p.fix == arch.FIX_CALL_ABS:
+            th.process.write_u64(regs[arch.RSP], addr + p.length)
+        pt.setregs(tid, regs)
+        self.resume(tid, th.pending_signal)
+        th.pending_signal = 0
+
+    def inplace_step(self, th: Thread, bp, regs) -> None:
+        proc = th.process
+        addr = bp.address
+        proc.write(addr, bp.orig)
+        regs[arch.RIP] = addr
+        pt.setregs(th.tid, regs)
+        try:
+            ok = self._step_wait(th, addr, addr, lambda r: None)
+        finally:
+            if bp.address in proc.breakpoints and proc.memfd >= 0:
+                proc.write(addr, bytes([arch.INT3]))
+        if ok:
+            self.resume(th.tid, th.pending_signal)
+            th.pending_signal = 0

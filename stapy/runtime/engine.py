@@ -1,0 +1,426 @@
+"""The x86-64 breakpoint engine: the Python API the pass-5 driver calls.
+
+    eng = Engine(context=None, maxactive=1024, maxaction=10000, hotloop=True)
+    eng.add_probe(path, location, handler, kind='entry', probe_index=0)
+        path      executable or library the location belongs to; None = the traced program's executable
+        location  symbol name ('main', 'f+4') or link-time address (statement(ADDR));
+                  absolute=True: a run-time address
+        handler   address of a compiled `i32 handler(ctx*)` (stapy.codegen.abi)
+        kind      'entry' (runs on the hit) or 'return' (runs when the function returns; $return = rax,
+                  ctx->entry_regs = registers at entry)
+      -> Probe (probe.hits, probe.misses)
+    pid = eng.launch(argv)        -c: fork, PTRACE_SEIZE, exec; probes are armed at the exec stop, before
+                                  the command's first instruction; the command stays stopped until run()
+    eng.attach(pid)               -x: seize every thread, arm probes; threads stay stopped until run()
+    reason = eng.run(hooks)       event loop until every tracee is gone ('exited'), request_stop() was
+                                  called ('stopped'), or SIGINT/SIGTERM/SIGHUP arrived ('signal')
+    eng.detach_all()              remove every int3, restore every hijacked return address, unmap the XOL
+                                  area, detach every thread outside any step (pending signals re-delivered)
+    eng.target_status             raw wait status of the -c/-x process once it ended, else None
+    eng.child_exit_warning()      stap's `Child process exited with status N` / `with signal N (Name)` or None
+    eng.unresolved                [(probe, reason)] locations that could not be armed
+
+`hooks` is any object; the engine calls whichever of these it has:
+    next_deadline() -> float|None (time.monotonic() seconds)   on_deadline(now)
+    process_begin(pid)  process_end(pid, status)  thread_begin(pid, tid)  thread_end(pid, tid)
+    exec(pid, path)     handler_status(probe, status, ctx) -> bool (True: stop the session)
+Without handler_status, STATUS_EXIT/ABORT/ERROR stop the session.  Handlers get ctx->regs (user_regs_struct,
+abi.REG_INDEX), pid/tid, probe_index, uaddr, is_return, entry_regs, and read tracee memory through the
+guarded accessors whose pointers the engine stores in the context (see guarded.py).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import time
+
+from stapy.codegen import abi
+from stapy.runtime import breakpoints as bpmod
+from stapy.runtime import guarded, ptrace as pt
+from stapy.runtime import stops, uretprobe, xol as xolmod
+from stapy.runtime.arch import x86_64 as arch
+from stapy.runtime.dispatch import Dispatcher
+from stapy.runtime.tracee import Process, Thread, exe_of, list_tasks
+
+OPTIONS = (pt.O_TRACESYSGOOD | pt.O_TRACEFORK | pt.O_TRACEVFORK | pt.O_TRACECLONE | pt.O_TRACEEXEC
+           | pt.O_TRACEEXIT)
+SESSION_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+TICK = 0.05  # safety-net wake-up of the event loop (a signal racing the blocking waitpid)
+
+
+class Engine:
+    def __init__(self, context: abi.Context | None = None, maxactive: int = 1024, maxaction: int = 10000,
+                 hotloop: bool = True):
+        self.ctx = context if context is not None else abi.Context()
+        self._errmsg = ctypes.create_string_buffer(abi.MAXSTRINGLEN_DEFAULT + 1)
+        if not self.ctx.errmsg:
+            self.ctx.errmsg = ctypes.addressof(self._errmsg)
+        guarded.install(self.ctx)
+        self.ctx_addr = ctypes.addressof(self.ctx)
+        self.maxactive = maxactive
+        self.maxaction = maxaction
+        self.probes: list[bpmod.Probe] = []
+        self.procs: dict[int, Process] = {}
+        self.threads: dict[int, Thread] = {}
+        self.early: dict[int, int] = {}
+        self.held: dict[int, int] = {}       # tid -> signal to deliver when resumed (stopped by us)
+        self.group_stopped: set[int] = set()  # held threads that were in a group-stop
+        self.target_pid: int | None = None
+        self.target_status: int | None = None
+        self.unresolved: list = []
+        self.stopping = False
+        self.stop_reason = None
+        self.hooks = None
+        self.dispatcher = Dispatcher(self)
+        self.use_hotloop = hotloop
+        self.hot = None
+        self._signalled = 0
+
+    # -- probes ------------------------------------------------------------
+    def add_probe(self, path, location, handler: int, kind: str = "entry", probe_index: int = 0,
+                  absolute: bool = False) -> bpmod.Probe:
+        if kind not in ("entry", "return"):
+            raise ValueError(kind)
+        p = bpmod.Probe(os.path.realpath(path) if path else None, location, handler, kind, probe_index, absolute)
+        self.probes.append(p)
+        return p
+
+    def hook(self, name: str, *args):
+        fn = getattr(self.hooks, name, None) if self.hooks is not None else None
+        return fn(*args) if fn is not None else None
+
+    def handler_status(self, probe, status: int) -> None:
+        fn = getattr(self.hooks, "handler_status", None) if self.hooks is not None else None
+        if fn is not None:
+            if fn(probe, status, self.ctx):
+                self.request_stop()
+        elif status in (abi.STATUS_EXIT, abi.STATUS_ABORT, abi.STATUS_ERROR):
+            self.request_stop()
+
+    def request_stop(self, reason: str = "stopped") -> None:
+        self.stopping = True
+        self.stop_reason = self.stop_reason or reason
+
+    def warn(self, msg: str) -> None:
+        print(f"WARNING: {msg}", file=sys.stderr)
+
+    # -- resolving and arming ------------------------------------------------
+    def resolve(self, probe, proc: Process) -> int | None:
+        """Run-time address of probe in proc, or None (not this process's object / not mapped yet)."""
+        from stapy.debuginfo import elf
+
+        if probe.absolute:
+            return int(probe.location)
+        path = probe.path or proc.exe
+        if probe.path and os.path.realpath(proc.exe) != probe.path:
+            maps = elf.read_maps(proc.tgid)
+            if not any(m.path and os.path.realpath(m.path) == probe.path for m in maps):
+                return None  # a library not (yet) mapped
+        bias = elf.load_bias(proc.tgid, path)
+        if bias is None:
+            return None
+        loc = probe.location
+        if isinstance(loc, int):
+            return loc + bias
+        name, _, off = str(loc).partition("+")
+        syms = [s for s in elf.open_elf(path).lookup(name) if s.address]
+        if not syms:
+            raise LookupError(f"no symbol '{name}' in {path}")
+        return syms[0].address + (int(off, 0) if off else 0) + bias
+
+    def arm(self, proc: Process, thread: Thread) -> None:
+        """Insert the breakpoints of every probe that applies to proc (idempotent)."""
+        for p in self.probes:
+            if id(p) in proc.armed:
+                continue
+            try:
+                addr = self.resolve(p, proc)
+            except (LookupError, OSError, ValueError) as ex:
+                proc.armed.add(id(p))
+                self.unresolved.append((p, str(ex)))
+                continue
+            if addr is None:
+                continue
+            if proc.xol is None:
+                proc.xol = xolmod.map_xol(proc, thread)
+            bp = bpmod.insert(proc, addr, proc.xol)
+            proc.armed.add(id(p))
+            if bp is None:
+                self.unresolved.append((p, f"cannot place a breakpoint at {addr:#x}"))
+                continue
+            (bp.entry if p.kind == "entry" else bp.returns).append(p)
+
+    # -- targets -----------------------------------------------------------
+    def launch(self, argv) -> int:
+        """-c: start argv (a list, or a string run by `sh -c`) stopped at its exec, probes armed."""
+        if isinstance(argv, str):
+            argv = ["/bin/sh", "-c", argv]
+        pid = os.fork()
+        if pid == 0:  # the child: become the command
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                for s in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    signal.signal(s, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGSTOP)
+                os.execvp(argv[0], argv)
+            except OSError as ex:
+                os.write(2, f"{argv[0]}: {ex.strerror}\n".encode())
+                os._exit(1)
+            finally:
+                os._exit(127)
+        os.waitpid(pid, os.WUNTRACED)
+        pt.seize(pid, OPTIONS)
+        os.kill(pid, signal.SIGCONT)
+        self.target_pid = pid
+        proc = Process(pid, is_target=True)
+        th = Thread(pid, proc)
+        proc.threads[pid] = th
+        while True:
+            try:
+                _, status = pt.waitpid(pid, pt.WALL)
+            except InterruptedError:
+                continue
+            kind, sig, event = stops.classify(status)
+            if kind in (stops.EXITED, stops.KILLED):  # exec failed
+                self.target_status = status
+                return pid
+            if kind == stops.EVENT_STOP and event == pt.EVENT_EXEC:
+                break
+            pt.cont(pid, 0)  # pre-exec stops (our SIGSTOP/SIGCONT): swallowed
+        self.procs[pid] = proc
+        self.threads[pid] = th
+        proc.exe = exe_of(pid)
+        proc.open_mem()
+        self.hook("process_begin", pid)
+        self.arm(proc, th)
+        self.held[pid] = 0
+        return pid
+
+    def attach(self, pid: int) -> None:
+        """-x: seize every thread of pid and arm the probes; the threads stay stopped until run()."""
+        tasks = list_tasks(pid)
+        if not tasks:
+            raise ProcessLookupError(pid)
+        proc = Process(pid, is_target=True, exe=exe_of(pid))
+        proc.open_mem()
+        self.procs[pid] = proc
+        self.target_pid = pid
+        while True:
+            new = [t for t in list_tasks(pid) if t not in proc.threads]
+            if not new:
+                break
+            for tid in new:
+                try:
+                    pt.seize(tid, OPTIONS)
+                    pt.interrupt(tid)
+                except ProcessLookupError:
+                    continue
+                th = Thread(tid, proc)
+                proc.threads[tid] = th
+                self.threads[tid] = th
+        for tid in list(proc.threads):
+            self._collect_stop(tid)
+        th = self.threads.get(pid) or next(iter(proc.live_threads()), None)
+        if th is None:
+            raise ProcessLookupError(pid)
+        self.arm(proc, th)
+
+    def _collect_stop(self, tid: int) -> None:
+        """Wait until tid (interrupted) is stopped; remember how to resume it."""
+        th = self.threads.get(tid)
+        while th is not None:
+            try:
+                _, status = pt.waitpid(tid, pt.WALL)
+            except InterruptedError:
+                continue
+            except ChildProcessError:
+                self.dispatcher.thread_gone(th, 0)
+                return
+            kind, sig, event = stops.classify(status)
+            if kind in (stops.EXITED, stops.KILLED):
+                self.dispatcher.thread_gone(th, status)
+                return
+            if kind == stops.SIGTRAP_STOP:
+                self._rewind(th)
+                self.held[tid] = self._own_sigtrap(th)
+            elif kind == stops.SIGNAL_STOP:
+                self.held[tid] = sig
+            elif kind == stops.GROUP_STOP:
+                self.held[tid] = 0
+                self.group_stopped.add(tid)
+            elif event in (pt.EVENT_FORK, pt.EVENT_VFORK, pt.EVENT_CLONE):
+                self.dispatcher.new_task(th, pt.geteventmsg(tid), event)
+                self.held[tid] = 0
+            elif event == pt.EVENT_EXEC:
+                self.dispatcher.on_exec(th)
+                self.held[tid] = 0
+            elif event == pt.EVENT_EXIT:
+                th.exiting = True
+                self.held[tid] = 0
+            else:
+                self.held[tid] = 0
+            return
+
+    def _own_sigtrap(self, th) -> int:
+        return th.__dict__.pop("_own_trap", 0)
+
+    def _rewind(self, th) -> None:
+        """A thread stopped at one of our int3s or the trampoline: undo the hit so it can run untraced."""
+        regs = arch.Regs()
+        try:
+            pt.getregs(th.tid, regs)
+        except ProcessLookupError:
+            return
+        proc = th.process
+        addr = regs[arch.RIP] - 1
+        if addr in proc.breakpoints:
+            regs[arch.RIP] = addr
+            pt.setregs(th.tid, regs)
+        elif proc.xol is not None and addr == proc.xol.trampoline:
+            inst, _ = uretprobe.pop_for_return(proc, th, regs[arch.RSP])
+            inst = inst or uretprobe.find_any(proc, regs[arch.RSP])
+            if inst is not None:
+                regs[arch.RIP] = inst.return_address
+                pt.setregs(th.tid, regs)
+        else:
+            th.__dict__["_own_trap"] = signal.SIGTRAP
+
+    # -- the event loop -----------------------------------------------------------------
+    def run(self, hooks=None) -> str:
+        self.hooks = hooks
+        self.stopping = False
+        self.stop_reason = None
+        old = {s: signal.signal(s, self._on_session_signal) for s in SESSION_SIGNALS}
+        old_alrm = signal.signal(signal.SIGALRM, lambda *_: None)
+        try:
+            for tid, sig in list(self.held.items()):
+                del self.held[tid]
+                if tid in self.group_stopped:
+                    self.group_stopped.discard(tid)
+                    self.dispatcher.listen(tid)
+                else:
+                    self.dispatcher.resume(tid, sig)
+            if self.use_hotloop and self.hot is None:
+                from stapy.runtime import hotloop
+                self.hot = hotloop.HotLoop(self)
+            return self._loop()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old_alrm)
+            for s, h in old.items():
+                signal.signal(s, h)
+
+    def _on_session_signal(self, signo, frame):
+        self._signalled = signo
+        self.request_stop("signal")
+
+    def _arm_timer(self) -> None:
+        delay = TICK
+        nd = getattr(self.hooks, "next_deadline", None)
+        if nd is not None:
+            d = nd()
+            if d is not None:
+                delay = max(min(d - time.monotonic(), TICK), 1e-4)
+        signal.setitimer(signal.ITIMER_REAL, delay, TICK)
+
+    def _deadlines(self) -> None:
+        nd = getattr(self.hooks, "next_deadline", None)
+        if nd is None:
+            return
+        while not self.stopping:
+            d = nd()
+            now = time.monotonic()
+            if d is None or d > now:
+                return
+            self.hook("on_deadline", now)
+
+    def _loop(self) -> str:
+        handle = self.dispatcher.handle
+        while True:
+            self._deadlines()
+            if self.stopping:
+                return self.stop_reason
+            if not self.procs:
+                return "exited"
+            self._arm_timer()
+            if self.hot is not None:
+                r = self.hot.run()
+                if r is None:
+                    continue  # EINTR or nothing to do: look at signals and deadlines
+                tid, status, partial = r
+                if partial is not None:
+                    self.hot.finish(partial)
+                    continue
+            else:
+                try:
+                    tid, status = pt.waitpid(-1, pt.WALL)
+                except InterruptedError:
+                    continue
+                except ChildProcessError:
+                    self.procs.clear()
+                    continue
+            handle(tid, status)
+
+    # -- the end ----------------------------------------------------------------------
+    def detach_all(self) -> None:
+        """Leave every tracee as found: no int3, no hijacked return address, no XOL area, no stop."""
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for tid, th in list(self.threads.items()):
+            if tid in self.held or th.exiting:
+                continue
+            try:
+                pt.interrupt(tid)
+            except ProcessLookupError:
+                continue
+            self._collect_stop(tid)
+        # threads created while we collected (clone events) are stopped at their first stop
+        for tid in list(self.threads):
+            if tid not in self.held and not self.threads[tid].exiting:
+                self._collect_stop(tid)
+        for proc in list(self.procs.values()):
+            if proc.memfd < 0:
+                continue
+            for t in proc.threads.values():
+                if t.tid in self.held:
+                    pass
+            bpmod.remove_all(proc)
+            if proc.xol is not None:
+                uretprobe.restore_all(proc)
+                th = next((t for t in proc.threads.values() if t.tid in self.held and not t.exiting), None)
+                if th is not None:
+                    try:
+                        xolmod.inject_syscall(proc, th, xolmod.SYS_MUNMAP, (proc.xol.base, proc.xol.size))
+                        if th.pending_signal:
+                            self.held[th.tid] = self.held[th.tid] or th.pending_signal
+                    except (xolmod.InjectError, OSError):
+                        pass
+                proc.xol = None
+            proc.close_mem()
+        for tid, sig in list(self.held.items()):
+            try:
+                pt.detach(tid, sig)
+            except OSError:
+                pass
+        for tid, th in list(self.threads.items()):
+            if th.exiting and tid not in self.held:
+                try:
+                    pt.detach(tid, 0)
+                except OSError:
+                    pass
+        self.held.clear()
+        self.group_stopped.clear()
+        self.threads.clear()
+        self.procs.clear()
+
+    def child_exit_warning(self) -> str | None:
+        st = self.target_status
+        if st is None or st == 0:
+            return None
+        kind, sig, _ = stops.classify(st)
+        if kind == stops.KILLED:
+            return f"Child process exited with signal {sig} ({stops.signal_name(sig)})"
+        if kind == stops.EXITED and sig:
+            return f"Child process exited with status {sig}"
+        return None

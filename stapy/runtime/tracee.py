@@ -1,0 +1,114 @@
+"""Per-process and per-thread state of the traced programs.
+
+A `Process` is one address space (tgid): its memory handle, its breakpoints,
+its XOL area and return-instance pool.  A `Thread` is one tid: its shadow
+return stack and whether it is between stops we started (a step).
+Memory: reads go through process_vm_readv (a fault is a value, never a crash);
+writes go through /proc/PID/mem, which can write read-only text like a debugger.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from dataclasses import dataclass, field
+
+from stapy.runtime import ptrace as pt
+
+
+@dataclass
+class Thread:
+    tid: int
+    process: "Process"
+    shadow: list = field(default_factory=list)   # ReturnInstance, innermost last
+    exiting: bool = False
+    pending_signal: int = 0                      # a signal held back while a step was in flight
+
+
+@dataclass
+class Process:
+    tgid: int
+    exe: str = ""
+    threads: dict = field(default_factory=dict)  # tid -> Thread
+    breakpoints: dict = field(default_factory=dict)  # address -> Breakpoint (armed in this address space)
+    xol: object = None                           # XolArea once mapped
+    returns_active: int = 0                      # reserved return instances (bounded by maxactive)
+    memfd: int = -1
+    is_target: bool = False                      # the -c command or the -x process itself
+    exit_status: int | None = None               # raw wait status once gone
+    table: object = None                         # native breakpoint table (hot loop), if any
+    armed: set = field(default_factory=set)      # ids of probes armed (or found unresolvable) here
+
+    # -- memory ---------------------------------------------------------
+    def open_mem(self) -> None:
+        self.close_mem()
+        self.memfd = os.open(f"/proc/{self.tgid}/mem", os.O_RDWR | os.O_CLOEXEC)
+
+    def close_mem(self) -> None:
+        if self.memfd >= 0:
+            try:
+                os.close(self.memfd)
+            except OSError:
+                pass
+            self.memfd = -1
+
+    def read(self, addr: int, length: int) -> bytes | None:
+        """Exactly `length` bytes at addr, or None on any fault (short read included)."""
+        if length <= 0:
+            return b""
+        buf = ctypes.create_string_buffer(length)
+        if pt.vm_read(self.tgid, addr, buf, length) != length:
+            return self._read_mem(addr, length)
+        return buf.raw
+
+    def _read_mem(self, addr: int, length: int) -> bytes | None:
+        # /proc/PID/mem also sees pages process_vm_readv refuses (e.g. our own r-x XOL page)
+        if self.memfd < 0 or addr >= 1 << 47:
+            return None
+        try:
+            data = os.pread(self.memfd, length, addr)
+        except OSError:
+            return None
+        return data if len(data) == length else None
+
+    def write(self, addr: int, data: bytes) -> bool:
+        if self.memfd < 0:
+            self.open_mem()
+        try:
+            return os.pwrite(self.memfd, data, addr) == len(data)
+        except OSError:
+            return False
+
+    def read_u64(self, addr: int) -> int | None:
+        b = self.read(addr, 8)
+        return None if b is None else int.from_bytes(b, "little")
+
+    def write_u64(self, addr: int, value: int) -> bool:
+        return self.write(addr, (value & (2**64 - 1)).to_bytes(8, "little"))
+
+    def live_threads(self) -> list[Thread]:
+        return [t for t in self.threads.values() if not t.exiting]
+
+
+def list_tasks(pid: int) -> list[int]:
+    try:
+        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+    except FileNotFoundError:
+        return []
+
+
+def tgid_of(tid: int) -> int | None:
+    try:
+        with open(f"/proc/{tid}/status") as f:
+            for line in f:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def exe_of(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
