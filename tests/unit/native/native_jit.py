@@ -1,0 +1,78 @@
+"""Test harness: compile the runtime module with llvmlite's MCJIT and call helpers through ctypes."""
+from __future__ import annotations
+
+import ctypes
+import functools
+
+import llvmlite.binding as llvm
+
+from stapy.codegen.abi import Context
+from stapy.runtime.native import HELPERS, RuntimeLimits
+from stapy.runtime.native.module import build_runtime_module
+
+CT = {"void": None, "i32": ctypes.c_int32, "i64": ctypes.c_int64, "ptr": ctypes.c_void_p}
+
+_init = False
+
+
+def _llvm():
+    global _init
+    if not _init:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _init = True
+
+
+class Native:
+    """The compiled library: attribute access gives a ctypes function per helper."""
+
+    def __init__(self, limits: RuntimeLimits, allow_missing=False):
+        _llvm()
+        self.limits = limits
+        self.module_ir = build_runtime_module(limits, allow_missing=allow_missing)
+        mod = llvm.parse_assembly(str(self.module_ir))
+        mod.verify()
+        target = llvm.Target.from_default_triple().create_target_machine(opt=2)
+        self.engine = llvm.create_mcjit_compiler(mod, target)
+        self.engine.finalize_object()
+        self._fns = {}
+        for h in HELPERS:
+            addr = self.engine.get_function_address(h.name)
+            if not addr:
+                continue
+            proto = ctypes.CFUNCTYPE(CT[h.ret], *[CT[a] for a in h.args])
+            self._fns[h.name] = proto(addr)
+        self.M = limits.maxstringlen
+
+    def __getattr__(self, name):
+        fns = self.__dict__.get("_fns", {})
+        if name in fns:
+            return fns[name]
+        raise AttributeError(name)
+
+    # ---- conveniences for tests
+    def s(self, text: bytes | str = b""):
+        """A MAXSTRINGLEN string buffer holding text."""
+        data = text.encode() if isinstance(text, str) else text
+        buf = ctypes.create_string_buffer(self.M + 64)
+        buf.raw = data[: self.M + 63] + b"\0" * (self.M + 64 - min(len(data), self.M + 63))
+        return buf
+
+    def ctx(self):
+        c = Context()
+        c._errbuf = ctypes.create_string_buffer(self.M)
+        c.errmsg = ctypes.addressof(c._errbuf)
+        return c
+
+    @staticmethod
+    def errmsg(ctx) -> bytes:
+        return ctx._errbuf.value
+
+
+@functools.lru_cache(maxsize=None)
+def native(limits: RuntimeLimits = RuntimeLimits(), allow_missing=True) -> Native:
+    return Native(limits, allow_missing)
+
+
+def addr(buf) -> int:
+    return ctypes.addressof(buf)
