@@ -1,0 +1,62 @@
+"""The -p2 listing (main.cxx printscript): globals, functions, probes and their locals."""
+from __future__ import annotations
+
+from stapy.semantic.program import Program, type_name
+
+
+def global_sig(g) -> str:
+    s = g.name
+    if g.wrap:
+        s += "%"
+    if g.size:
+        s += f"[{g.size}]"
+    s += ":" + type_name(g.type)
+    if g.index_types:
+        s += " [" + ", ".join(type_name(t) for t in g.index_types) + "]"
+    return s
+
+
+def function_sig(f) -> str:
+    params = ", ".join(f"{p.name}:{type_name(p.type)}" for p in f.params)
+    return f"{f.name}:{type_name(f.type)} ({params})"
+
+
+def _literal(v) -> str:
+    if isinstance(v, str):
+        return '"' + v + '"'
+    return str(v)
+
+
+def program_lines(program: Program, options) -> list[str]:
+    out: list[str] = []
+    if program.embeds:
+        out.append("# global embedded code")
+        for e in program.embeds:
+            out.append("%{" + e.code + "%}")
+    if program.globals:
+        out.append("# globals")
+        for g in program.globals:
+            line = global_sig(g)
+            if options.verbose and g.init is not None:
+                line += " = " + _literal(g.init)
+            out.append(line)
+    if program.functions:
+        out.append("# functions")
+        for f in program.functions:
+            out.append(function_sig(f))
+            if f.locals:
+                out.append("  # locals")
+                out += [f"  {v.name}:{type_name(v.type)}" for v in f.locals]
+    if program.probes:
+        out.append("# probes")
+        for p in program.probes:
+            out.append(f"{p.location}{p.comment} /* <- {p.derivation} */")
+            if p.locals:
+                out.append("  # locals")
+                out += [f"  {v.name}:{type_name(v.type)}" for v in p.locals]
+    return out
+
+
+def print_program(program: Program, options, out) -> None:
+    for line in program_lines(program, options):
+        out.write(line + "\n")

@@ -1,0 +1,132 @@
+"""Pass 2: from the parsed script to the typed Program (stap's semantic_pass).
+
+The whole pass is the ordered list PASSES below; each entry is one file.
+The pipeline stops after the first pass that reported an error.  Errors and
+warnings are collected (stapy.semantic.reporter) and rendered in stap's
+format: warnings go to `stderr` as pass 2 ends, errors are raised in a
+StapError for the session to render before `Pass 2: analysis failed.`.
+"""
+from __future__ import annotations
+
+from stapy.diagnostics import StapError, render_diagnostics
+from stapy.semantic import (conditions, dedup_functions, derive_probes, elide, global_dump, infer_types,
+                            nesting, resolve_symbols, stable_calls, stats_usage)
+from stapy.semantic.draft import Draft
+from stapy.semantic.library import Library
+from stapy.semantic.printing import probe_point
+from stapy.semantic.program import DerivedProbe, Program
+from stapy.semantic.reporter import Reporter
+
+PASSES = [
+    ("derive-probes", derive_probes.run),  # aliases, wildcards, probe families
+    ("resolve-symbols", resolve_symbols.run),  # locals, globals, functions, tapset pull-in
+    ("conditions", conditions.run),  # `if (cond)` guards
+    ("elide", elide.run),  # unused code (off with -u)
+    ("infer-types", infer_types.run),
+    ("global-dump", global_dump.run),  # end probes printing unread globals
+    ("dedup-functions", dedup_functions.run),
+    ("stable-calls", stable_calls.run),  # cache pid(), execname()... per hit
+    ("stats-usage", stats_usage.run),
+    ("limits", nesting.run),  # MAXNESTING and the other -D limits
+]
+
+
+def library_of(parsed) -> Library:
+    """The tapset library handed over by the parser room (a Library, files, or a loader)."""
+    tapsets = getattr(parsed, "tapsets", None)
+    if isinstance(tapsets, Library):
+        return tapsets
+    if tapsets is None:
+        return Library()
+    if isinstance(tapsets, (list, tuple)):
+        return Library(tapsets)
+    files = getattr(tapsets, "files", None)
+    if callable(files):
+        files = files()
+    return Library(files or [])
+
+
+def user_files_of(parsed) -> list:
+    files = getattr(parsed, "files", None)
+    if files is None:
+        files = getattr(parsed, "user_files", None)
+    if files is None and hasattr(parsed, "items"):
+        files = [parsed]
+    return list(files or [])
+
+
+def analyze(parsed, options, stderr) -> Program:
+    """Run pass 2 and return the Program; raise StapError when it fails."""
+    reporter = Reporter(options)
+    d = Draft(options=options, reporter=reporter, library=library_of(parsed), user_files=user_files_of(parsed))
+    _check_global_inits(d)
+    for name, run in PASSES:
+        if reporter.failed:
+            break
+        d = run(d)
+        if name == "elide" or name == "limits":
+            pass
+    if not reporter.failed and not any(not p.synthetic for p in d.probes):
+        reporter.error("no probes found", None, key="no probes found")
+    if options.warnings_as_errors and reporter.warning_count and not reporter.failed:
+        reporter.error_count += 1
+    diagnostics = reporter.take()
+    if reporter.failed:
+        err = StapError(diagnostics)
+        err.suppressed = (reporter.suppressed_errors, reporter.suppressed_warnings)
+        raise err
+    render_diagnostics(diagnostics, 2, options, stderr)
+    program = build_program(d)
+    program.warnings = diagnostics
+    program.suppressed = (reporter.suppressed_errors, reporter.suppressed_warnings)
+    return program
+
+
+def _check_global_inits(d: Draft) -> None:
+    """-G NAME=VALUE must name a global of the script (checked again on its type later)."""
+    # stap checks -G after elaboration; the values are attached in build_program.
+
+
+def derivation_text(chain) -> str:
+    from stapy.parser import ast
+    parts = []
+    for item in chain:
+        if isinstance(item, ast.ProbeAlias):
+            names = " = ".join(probe_point(n) for n in item.names)
+            op = " += " if item.epilogue else " = "
+            parts.append(names + op + ", ".join(probe_point(p) for p in item.points))
+        else:
+            parts.append(",".join(probe_point(p) for p in item.points))
+    return " <- ".join(parts)
+
+
+def build_program(d: Draft) -> Program:
+    probes = []
+    for i, p in enumerate(d.probes):
+        r = p.resolved
+        loc = probe_point(p.point)
+        locals_ = list(p.locals.values())
+        for slot, v in enumerate(locals_):
+            v.slot = slot
+        probes.append(DerivedProbe(family=r.family, params=dict(r.params), location=loc,
+                                   point_name=probe_point(p.chain[-1].points[0] if False else p.point, False),
+                                   derivation=derivation_text(p.chain), condition=p.point.condition,
+                                   locals=locals_, body=p.body, index=i, synthetic=p.synthetic,
+                                   comment=r.comment, tok=p.tok))
+    functions = [d.functions[k] for k in sorted(d.functions)]
+    for f in functions:
+        for slot, v in enumerate(list(f.params) + list(f.locals)):
+            v.slot = slot
+    for g in d.globals:
+        for name, value in d.options.global_inits:
+            if name == g.name:
+                g.cmdline_init = value if g.type == "string" else _to_int(value)
+    return Program(globals=list(d.globals), functions=functions, probes=probes, embeds=list(d.embeds),
+                   limits=d.limits, recursive=d.recursive, files=list(d.user_files))
+
+
+def _to_int(text: str):
+    try:
+        return int(text, 0)
+    except ValueError:
+        return text
