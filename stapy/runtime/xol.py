@@ -80,6 +80,7 @@ def inject_syscall(proc, thread, nr: int, args: tuple[int, ...], syscall_at: int
         regs[REG_INDEX[n]] = v & (2**64 - 1)
     regs[arch.RIP] = syscall_at
     regs[arch.EFLAGS] &= ~arch.TF
+    setup = arch.Regs.from_buffer_copy(regs)
     try:
         pt.setregs(tid, regs)
         pt.singlestep(tid)
@@ -87,13 +88,18 @@ def inject_syscall(proc, thread, nr: int, args: tuple[int, ...], syscall_at: int
             _, status = _wait_tid(tid)
             kind, sig, _ = stops.classify(status)
             if kind == stops.SIGTRAP_STOP:
-                break
+                pt.getregs(tid, regs)
+                if regs[arch.RIP] == syscall_at + 2:
+                    break
+                # a step report for the syscall we were stopped in (e.g. at the exec stop, whose
+                # return value just overwrote our rax): nothing of ours ran yet, set up again
+                regs = arch.Regs.from_buffer_copy(setup)
+                pt.setregs(tid, regs)
             if kind in (stops.EXITED, stops.KILLED):
                 raise InjectError("tracee died during an injected syscall")
             if kind == stops.SIGNAL_STOP:
                 thread.pending_signal = sig
             pt.singlestep(tid)
-        pt.getregs(tid, regs)
         result = regs[arch.RAX]
     finally:
         if patched is not None:
