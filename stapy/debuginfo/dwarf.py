@@ -351,14 +351,32 @@ class DwarfModule:
             return None
         return location_at(self, a, holder, pc, None)
 
-    def variables(self, func: Function, pc: int | None = None) -> list[Variable]:
-        """Parameters and locals directly in the function's scope that have a location (or a
-        constant value) at pc -- the set and order stap's -L prints [tapsets.cxx saveargs]."""
+    def scopes_at(self, func: Function, pc: int) -> list:
+        """The lexical blocks of func containing pc, innermost first, then the function itself."""
         die = self.die(func.die_offset)
+        chain = [die]
+        cur = die
+        while True:
+            nxt = None
+            for c in cur.iter_children():
+                if c.tag == "DW_TAG_lexical_block" and any(lo <= pc < hi for lo, hi in self.die_ranges(c)):
+                    nxt = c
+                    break
+            if nxt is None:
+                break
+            chain.append(nxt)
+            cur = nxt
+        return list(reversed(chain))
+
+    def variables(self, func: Function, pc: int | None = None, nested: bool = False) -> list[Variable]:
+        """Parameters and locals that have a location (or a constant value) at pc -- the set and
+        order stap's -L prints [tapsets.cxx saveargs]: the function's own children for function
+        probes; with nested=True (statement probes) the lexical blocks around pc first."""
         pc = func.entry_pc if pc is None else pc
         fb = None
         out = []
-        for d in die.iter_children():
+        scopes = self.scopes_at(func, pc) if nested else [self.die(func.die_offset)]
+        for d in (c for sc in scopes for c in sc.iter_children()):
             if d.tag not in ("DW_TAG_variable", "DW_TAG_formal_parameter"):
                 continue
             name = die_name(d)

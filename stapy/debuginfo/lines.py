@@ -100,5 +100,9 @@ class LineTable:
         # the covering sequence must not have ended before addr
         return self.rows[i]
 
-    def rows_for_line(self, file_pattern, line: int) -> list[LineRow]:
-        return [r for r in self.rows if r.line == line and not r.end_sequence and file_pattern(r.file)]
+    def effective_rows(self) -> list[LineRow]:
+        """Rows that own at least one byte: a row followed by another at the same address is
+        dropped, as libdw's dwarf_getsrc_file does (so at -O2 only the last of a pile counts)."""
+        rows = self.rows
+        return [r for i, r in enumerate(rows) if not r.end_sequence
+                and not (i + 1 < len(rows) and rows[i + 1].address == r.address and not rows[i + 1].end_sequence)]

@@ -215,6 +215,10 @@ def parse_function_spec(spec: str) -> FunctionSpec:
     return FunctionSpec(scopes, head, file, "absolute", (int(tail),))
 
 
+# [dwflpp.cxx build_user_blocklist] these do not use the normal entry ABI, so no .return probes
+_RETURN_BLOCKLIST = re.compile(r"^(_start|__.*\.get_pc_thunk\..*)$")
+
+
 def _has_wildcard(s: str) -> bool:
     return any(c in s for c in "*?[")
 
@@ -298,7 +302,10 @@ class _Ctx:
         self.is_return = "return" in self.comps
 
     def pc_text(self, addr: int) -> str:
-        return f".dynamic+{addr:#x}" if self.ef.is_pie else f".absolute+{addr:#x}"
+        if self.ef.is_pie:
+            return f".dynamic+{addr:#x}"
+        base = min((s.vaddr for s in self.ef.segments), default=0) & ~0xFFF
+        return f".absolute+{addr - base:#x}"       # stap prints ET_EXEC pcs relative to the first segment
 
     def suffix(self) -> str:
         out = ""
@@ -306,6 +313,13 @@ class _Ctx:
             if k in self.comps:
                 out += "." + k
         return out
+
+
+def _shown(f: Function, spec: FunctionSpec) -> str:
+    """The name stap prints: with as many enclosing scopes as the spec named (`*::get` -> Box::get)."""
+    if not spec.scopes:
+        return f.name
+    return "::".join((*f.scopes[len(f.scopes) - len(spec.scopes):], f.name))
 
 
 def _func_pp(name: str, f: Function | None, line: int | None = None) -> str:
@@ -367,9 +381,8 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
             if statement:
                 out += _statement_sites(ctx, mod, cu, funcs + inlines, spec, comp)
                 continue
-            if spec.line_kind != "none":      # function("F@file:N"): stap warns and probes the function
-                funcs = [f for f in funcs if _has_lines(mod, cu, f, spec)]
-                inlines = [f for f in inlines if _has_lines(mod, cu, f, spec)]
+            # function("F@file:N"): stap warns that .statement is meant and probes the function; the
+            # line does not filter (LANGUAGE.md 7; function("*@p.c:5-10") lists every function of p.c)
             skip = _wants_prologue(mod, cu, prologue)
             for f in funcs:
                 if f.entry_pc in seen_entries:
@@ -379,11 +392,11 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
                     continue
                 seen_entries.add(f.entry_pc)
                 addr = f.entry_pc if (ctx.is_return or not skip) else prologue_end(mod, cu, f)
-                out.append(_site(ctx, "function", addr, f.entry_pc, f.name, f, _func_pp(f.name, f), comp))
+                out.append(_site(ctx, "function", addr, f.entry_pc, f.name, f, _func_pp(_shown(f, spec), f), comp))
             for f in inlines:
-                out.append(_site(ctx, "inline", f.entry_pc, f.entry_pc, f.name, f, _func_pp(f.name, f), comp))
+                out.append(_site(ctx, "inline", f.entry_pc, f.entry_pc, f.name, f, _func_pp(_shown(f, spec), f), comp))
         if statement:
-            return out
+            return [s for s in out if s is not None]
     if spec.file is not None or spec.scopes or kind_filter == "inline" or statement:
         return out
     # symbol-table functions DWARF did not describe (crt code, asm, stripped files)
@@ -394,20 +407,9 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
     for s in ctx.ef.lookup(spec.function):
         if s.address in dwarf_entries or s.address in seen_entries:
             continue
-        if "exported" in ctx.comps and not (s.dynamic and s.binding in ("global", "weak")):
-            continue
         seen_entries.add(s.address)
         out.append(_site(ctx, "function", s.address, s.address, s.name, None, s.name, comp))
-    return out
-
-
-def _has_lines(mod: DwarfModule, cu, f: Function, spec: FunctionSpec) -> bool:
-    if spec.line_kind == "wildcard":
-        return True
-    wanted = {(f.decl_line or 0) + spec.lines[0]} if spec.line_kind == "relative" else set(spec.lines)
-    if f.decl_line in wanted:
-        return True
-    return any(r.line in wanted and f.contains(r.address) for r in mod.line_table(cu).rows if not r.end_sequence)
+    return [s for s in out if s is not None]
 
 
 def _statement_sites(ctx: _Ctx, mod: DwarfModule, cu, funcs: list[Function], spec: FunctionSpec,
@@ -417,7 +419,7 @@ def _statement_sites(ctx: _Ctx, mod: DwarfModule, cu, funcs: list[Function], spe
     lt = mod.line_table(cu)
     out = []
     for f in funcs:
-        rows = [r for r in lt.rows if not r.end_sequence and f.contains(r.address) and r.is_stmt
+        rows = [r for r in lt.effective_rows() if f.contains(r.address)
                 and (spec.file is None or _file_matches(r.file, spec.file))]
         if spec.line_kind == "relative":
             wanted = {(f.decl_line or 0) + spec.lines[0]}
@@ -438,7 +440,9 @@ def _statement_sites(ctx: _Ctx, mod: DwarfModule, cu, funcs: list[Function], spe
 
 
 def _site(ctx: _Ctx, kind: str, addr: int, entry: int, name: str, f: Function | None, spec_text: str,
-          comp: str, **extra) -> ProbeSite:
+          comp: str, **extra) -> ProbeSite | None:
+    if ctx.is_return and _RETURN_BLOCKLIST.match(name):
+        return None
     pp = f"{ctx.prefix}.{comp}({_q(spec_text)}){ctx.suffix()}"
     return ProbeSite(module=ctx.module, address=addr, entry_pc=entry, kind=kind, is_return=ctx.is_return,
                      function=name, decl_file=f.decl_file if f else None, decl_line=f.decl_line if f else None,
@@ -477,7 +481,7 @@ def _resolve_labels(ctx: _Ctx, spec: FunctionSpec, label: str) -> list[ProbeSite
                     if lname and _name_matches(lname, label) and "DW_AT_low_pc" in d.attributes:
                         addr = d.attributes["DW_AT_low_pc"].value
                         line = d.attributes.get("DW_AT_decl_line")
-                        pp = (f"{ctx.prefix}.function({_q(_func_pp(f.name, f))})"
+                        pp = (f"{ctx.prefix}.function({_q(_func_pp(f.name, f, line.value if line else None))})"
                               f".label({_q(lname)})")
                         out.append(ProbeSite(ctx.module, addr, f.entry_pc, "label", False, f.name, f.decl_file,
                                              line.value if line is not None else f.decl_line, pp,

@@ -1,0 +1,58 @@
+"""The stap48 golden cases of tests/unit/debuginfo/goldens: reading them, building their targets."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from conftest import BUILD, build_target
+
+HERE = Path(__file__).resolve().parent / "goldens"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    target: str
+    flags: tuple[str, ...]
+    mode: str
+    point: str
+
+    @property
+    def golden(self) -> Path:
+        return HERE / f"{self.name}.out"
+
+    def build(self) -> Path:
+        return build_target(self.target, flags=self.flags)
+
+    def source_of(self, binary: Path) -> Path:
+        """build_target compiles a copy of the source named after the binary."""
+        suffix = ".cc" if self.target.endswith((".cc", ".cpp")) else ".c"
+        return binary.with_name(binary.name + suffix)
+
+
+def cases() -> list[Case]:
+    out = []
+    for line in (HERE / "cases.txt").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, target, flags, mode, point = (f.strip() for f in line.split("|"))
+        out.append(Case(name, target, tuple(flags.split()), mode, point))
+    return out
+
+
+def to_golden(text: str, binary: Path, source: Path) -> str:
+    """Replace the build paths by @BIN@ / @SRC@ so goldens do not depend on where the repo lives."""
+    return text.replace(str(source), "@SRC@").replace(str(binary), "@BIN@").replace(str(BUILD), "@BUILD@")
+
+
+def p2_probe_lines(text: str) -> list[str]:
+    """The `# probes` section of stap -p2, without the derivation comments, sorted."""
+    lines, on = [], False
+    for line in text.splitlines():
+        if line.startswith("# "):
+            on = line == "# probes"
+            continue
+        if on and not line.startswith(" "):
+            lines.append(re.sub(r" /\* <- .* \*/$", "", line))
+    return sorted(lines)

@@ -1,0 +1,36 @@
+"""Record stap 4.8's -l/-L/-p2 output for goldens/cases.txt.  Run: python3 tests/unit/debuginfo/record_goldens.py"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))          # tests/ (conftest)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from golden_cases import cases, p2_probe_lines, to_golden  # noqa: E402
+
+STAP = "/work/shared/tools/stap48"
+
+
+def record(case) -> str:
+    binary = case.build()
+    point = case.point.replace("BIN", str(binary))
+    if case.mode == "-p2":
+        res = subprocess.run([STAP, "-p2", "-e", f"probe {point} {{ println(1) }}"], capture_output=True, text=True)
+        text = "\n".join(p2_probe_lines(res.stdout))
+    else:
+        res = subprocess.run([STAP, case.mode, point], capture_output=True, text=True)
+        text = "\n".join(sorted(res.stdout.splitlines()))
+    return to_golden(text, binary, case.source_of(binary)) + "\n"
+
+
+if __name__ == "__main__":
+    only = set(sys.argv[1:])
+    for c in cases():
+        if only and c.name not in only:
+            continue
+        out = record(c)
+        old = c.golden.read_text() if c.golden.exists() else None
+        c.golden.write_text(out)
+        print(f"{c.name}: {len(out.splitlines())} lines{'' if old in (None, out) else ' (CHANGED)'}")

@@ -1,0 +1,28 @@
+"""-l / -L / -p2 probe listings against stap 4.8 goldens (goldens/cases.txt; re-record with record_goldens.py)."""
+from __future__ import annotations
+
+import pytest
+
+from golden_cases import cases, to_golden
+from stapy.debuginfo.listing import list_probes
+from stapy.debuginfo.resolve import resolve_process_probe
+from stapy.debuginfo.listing import split_probe_point
+
+CASES = cases()
+
+
+def ours(case) -> str:
+    binary = case.build()
+    point = case.point.replace("BIN", str(binary))
+    if case.mode == "-p2":
+        comps = split_probe_point(point)
+        sites = resolve_process_probe(comps[0][1], comps[1:])
+        lines = sorted({f"{s.p2_text} /* pc={s.pc_text} */" for s in sites})
+    else:
+        lines = list_probes(point, verbose_vars=case.mode == "-L")
+    return to_golden("\n".join(lines), binary, case.source_of(binary)) + "\n"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_matches_stap48(case):
+    assert ours(case) == case.golden.read_text()
