@@ -202,13 +202,13 @@ class FunctionBuilder:
         return self.alloca(I64, name)
 
     def alloca_str(self, name: str = "") -> ir.Value:
-        """A MAXSTRINGLEN buffer; returned as a pointer to its first byte."""
-        return self.alloca(self.mb.strtype, name)
+        """A MAXSTRINGLEN buffer, as an i8 pointer to its first byte."""
+        return self._alloca_b.alloca(I8, size=c64(self.mb.maxstringlen), name=name)
 
     def temp_str(self) -> ir.Value:
         """A fresh string temporary, emptied where it is created."""
         p = self.alloca_str("tmp")
-        self.b.store(ir.Constant(I8, 0), p)
+        self.b.store(ir.Constant(I8, 0), p)  # i8* from alloca_str
         return p
 
     # -- context fields ------------------------------------------------------
@@ -224,7 +224,7 @@ class FunctionBuilder:
 
     # -- strings ---------------------------------------------------------------
     def str_const(self, data: bytes) -> ir.Value:
-        return self.mb.const_bytes(data).bitcast(PTR) if False else self.mb.const_bytes(data)
+        return self.mb.const_bytes(data).bitcast(PTR)
 
     def str_copy(self, dst: ir.Value, src: ir.Value) -> None:
         self.b.call(self.mb.strcpy, [dst, src])
@@ -233,7 +233,7 @@ class FunctionBuilder:
         self.b.call(self.mb.strcat, [dst, src])
 
     def str_empty(self, dst: ir.Value) -> None:
-        self.b.store(ir.Constant(I8, 0), dst)
+        self.str_copy(dst, self.str_const(b""))
 
     def str_cmp(self, a: ir.Value, b: ir.Value) -> ir.Value:
         strcmp = self.mb.declare("strcmp", I32, [PTR, PTR])

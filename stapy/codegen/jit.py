@@ -1,0 +1,195 @@
+"""Pass 4: compile the translated module to a native object file, with a cache.
+
+Objects live under $XDG_CACHE_HOME/stapy (default ~/.cache/stapy), named by a
+hash of the script text, the options that change code, and stapy's own
+sources.  Next to each object a JSON file keeps what pass 5 needs (probes,
+exception table, limits), so a cached run can skip passes 2 and 3
+(`lookup_cached`).  The native runtime library is compiled and cached the
+same way, keyed by its limits.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from llvmlite import binding as llvm
+
+from stapy.codegen.exctable import ExceptionTable, Site
+
+FORMAT_VERSION = 1
+_PKG = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Compiled:
+    object_path: str
+    runtime_object_path: str
+    probes: list  # list[ProbeInfo]
+    exctable: ExceptionTable
+    limits: object
+    maxnesting: int
+    cached: bool = False
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    d = Path(base) / "stapy"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _sources_stamp() -> str:
+    """Changes whenever any stapy source or tapset file changes (mtime and size)."""
+    h = hashlib.sha1()
+    for root, dirs, files in os.walk(_PKG):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for f in sorted(files):
+            if f.endswith((".py", ".stp", ".stpm", ".lark", ".h")):
+                st = os.stat(os.path.join(root, f))
+                h.update(f"{root}/{f}:{st.st_mtime_ns}:{st.st_size};".encode())
+    return h.hexdigest()
+
+
+def script_key(options) -> str | None:
+    """The cache key of a script run with these options, or None when the script cannot be read."""
+    h = hashlib.sha256()
+    h.update(f"stapy-cache-{FORMAT_VERSION}".encode())
+    try:
+        import stapy
+
+        h.update(str(getattr(stapy, "__version__", "0")).encode())
+    except Exception:
+        pass
+    text = options.script_text
+    if text is None:
+        if not options.script_file or options.script_file == "-":
+            return None
+        try:
+            text = Path(options.script_file).read_text(errors="surrogateescape")
+        except OSError:
+            return None
+        h.update(os.path.abspath(options.script_file).encode())
+    h.update(text.encode("utf-8", "surrogateescape"))
+    relevant = dataclasses.replace(options, last_pass=5, verbose=0, extra={}, timeout=None, output_file=None,
+                                   timing=False)
+    h.update(repr(relevant).encode())
+    h.update(_sources_stamp().encode())
+    return h.hexdigest()[:32]
+
+
+_tm = None
+
+
+def target_machine():
+    global _tm
+    if _tm is None:
+        from stapy.codegen.translate import init_llvm
+
+        init_llvm()
+        target = llvm.Target.from_default_triple()
+        _tm = target.create_target_machine(opt=2, reloc="pic", codemodel="default")
+    return _tm
+
+
+def emit_object(ir_text: str, path: Path) -> None:
+    mod = llvm.parse_assembly(ir_text)
+    mod.triple = llvm.get_process_triple()
+    mod.verify()
+    tm = target_machine()
+    mod.data_layout = str(tm.target_data)
+    pto = llvm.create_pipeline_tuning_options(speed_level=2)
+    pb = llvm.create_pass_builder(tm, pto)
+    pm = pb.getModulePassManager()
+    pm.run(mod, pb)
+    data = tm.emit_object(mod)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def runtime_object(limits) -> Path:
+    """The native runtime library compiled for these limits (cached)."""
+    from stapy.runtime.native import RuntimeLimits, build_runtime_module
+
+    rl = RuntimeLimits(maxstringlen=limits.MAXSTRINGLEN, maxmapentries=limits.MAXMAPENTRIES,
+                       hist_width=limits.HIST_WIDTH, hist_elision=limits.HIST_ELISION)
+    key = hashlib.sha256(f"runtime-{FORMAT_VERSION}-{rl}-{_sources_stamp()}".encode()).hexdigest()[:32]
+    path = cache_dir() / f"runtime-{key}.o"
+    if not path.exists():
+        from stapy.runtime.native.module import build_runtime_module as build
+
+        try:
+            module = build(rl, allow_missing=True)  # helpers still being written stay declarations
+        except TypeError:
+            module = build_runtime_module(rl)
+        emit_object(str(module), path)
+    return path
+
+
+def _meta_path(obj: Path) -> Path:
+    return obj.with_suffix(".json")
+
+
+def _save_meta(obj: Path, translated, runtime_path: Path) -> None:
+    limits = dataclasses.asdict(translated.limits)
+    meta = {
+        "probes": [dataclasses.asdict(p) for p in translated.probes],
+        "sites": [dataclasses.asdict(s) for s in translated.exctable.sites],
+        "limits": limits,
+        "maxnesting": translated.maxnesting,
+        "warnings": translated.warnings,
+        "runtime": str(runtime_path),
+    }
+    tmp = _meta_path(obj).with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, _meta_path(obj))
+
+
+def _load_meta(obj: Path) -> Compiled | None:
+    from stapy.codegen.translate import ProbeInfo
+    from stapy.semantic.program import Limits
+
+    try:
+        meta = json.loads(_meta_path(obj).read_text())
+    except (OSError, ValueError):
+        return None
+    if not Path(meta["runtime"]).exists():
+        return None
+    table = ExceptionTable([Site(**s) for s in meta["sites"]])
+    return Compiled(str(obj), meta["runtime"], [ProbeInfo(**p) for p in meta["probes"]], table,
+                    Limits(**meta["limits"]), meta["maxnesting"], cached=True), meta
+
+
+def lookup_cached(options) -> Compiled | None:
+    """A compiled program for this script and options from the cache, if pass 2 would print nothing."""
+    key = script_key(options)
+    if key is None:
+        return None
+    obj = cache_dir() / f"{key}.o"
+    if not obj.exists():
+        return None
+    got = _load_meta(obj)
+    if got is None:
+        return None
+    compiled, meta = got
+    if meta.get("warnings"):
+        return None
+    return compiled
+
+
+def compile_program(translated, options) -> Compiled:
+    key = script_key(options) or hashlib.sha256(translated.ir_text.encode()).hexdigest()[:32]
+    obj = cache_dir() / f"{key}.o"
+    runtime_path = runtime_object(translated.limits)
+    if obj.exists():
+        got = _load_meta(obj)
+        if got is not None:
+            return got[0]
+    emit_object(translated.ir_text, obj)
+    _save_meta(obj, translated, runtime_path)
+    return Compiled(str(obj), str(runtime_path), translated.probes, translated.exctable, translated.limits,
+                    translated.maxnesting)

@@ -1,0 +1,229 @@
+"""Lowering of expressions: longs are i64 values, strings are pointers to NUL-terminated buffers.
+
+A string result may point at a constant, at a variable's storage or at a
+fresh temporary; whoever stores it copies it (bounded by MAXSTRINGLEN-1).
+Array, statistic and print operations go through `lower_data` / `lower_print`.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from stapy.codegen.irbuilder import I1, I8, I64, PTR, c64, decode_stap_string
+from stapy.diagnostics import StapError, Diagnostic
+from stapy.parser import ast
+from stapy.semantic.program import LONG, STRING, STATS, GlobalVar, LocalVar
+
+
+def translation_error(message: str, tok) -> StapError:
+    return StapError([Diagnostic("semantic error", message, tok)])
+
+
+ARITH_OPS = {"+", "-", "*", "/", "%", "<<", ">>", ">>>", "&", "|", "^"}
+COMPARE_OPS = {"<", ">", "<=", ">=", "==", "!="}
+
+
+class ExprLowering:
+    """Mixin of the per-function lowerer: `self.fb` is the FunctionBuilder, `self.b` its IRBuilder."""
+
+    # -- entry point -------------------------------------------------------------
+    def expr(self, e: ast.Expr):
+        method = getattr(self, "expr_" + type(e).__name__, None)
+        if method is None:
+            raise translation_error(f"unsupported expression {type(e).__name__}", e.tok)
+        return method(e)
+
+    def long_expr(self, e: ast.Expr) -> ir.Value:
+        v = self.expr(e)
+        if v is None or v.type != I64:
+            raise translation_error("expected a long value", e.tok)
+        return v
+
+    def cond(self, e: ast.Expr) -> ir.Value:
+        """An i1 for an expression used as a condition."""
+        return self.fb.truth(self.long_expr(e))
+
+    # -- leaves ------------------------------------------------------------------
+    def expr_NumberLit(self, e):
+        return c64(e.value)
+
+    def expr_StringLit(self, e):
+        return self.fb.str_const(decode_stap_string(e.value))
+
+    def expr_Symbol(self, e):
+        var = e.referent
+        if isinstance(var, GlobalVar) and var.is_array:
+            raise translation_error("array used as a scalar", e.tok)
+        if isinstance(var, GlobalVar) and var.type == STATS:
+            raise translation_error("statistic used as a scalar", e.tok)
+        ptr = self.var_ptr(var, e.tok)
+        if self.var_type(var) == STRING:
+            return ptr
+        return self.b.load(ptr, typ=I64)
+
+    def expr_DefinedOp(self, e):
+        return c64(0)
+
+    # -- variables -----------------------------------------------------------------
+    def var_type(self, var) -> str:
+        return var.type if var.type is not None else LONG
+
+    def var_ptr(self, var, tok) -> ir.Value:
+        if isinstance(var, LocalVar):
+            ptr = self.locals.get(id(var))
+            if ptr is None:
+                ptr = self.add_local(var)
+            return ptr
+        if isinstance(var, GlobalVar):
+            return self.globals.scalar(var)
+        raise translation_error("unresolved symbol", tok)
+
+    def store_to(self, var, value, tok) -> None:
+        ptr = self.var_ptr(var, tok)
+        if self.var_type(var) == STRING:
+            self.fb.str_copy(ptr, value)
+        else:
+            self.b.store(value, ptr)
+
+    # -- operators -------------------------------------------------------------------
+    def expr_Unary(self, e):
+        v = self.long_expr(e.operand)
+        if e.op == "-":
+            return self.b.sub(c64(0), v)
+        if e.op == "+":
+            return v
+        if e.op == "!":
+            return self.b.zext(self.b.icmp_signed("==", v, c64(0)), I64)
+        if e.op == "~":
+            return self.b.xor(v, c64(-1))
+        raise translation_error(f"unknown unary operator {e.op}", e.tok)
+
+    def arith(self, op: str, a: ir.Value, b: ir.Value, tok) -> ir.Value:
+        bb = self.b
+        if op == "+":
+            return bb.add(a, b)
+        if op == "-":
+            return bb.sub(a, b)
+        if op == "*":
+            return bb.mul(a, b)
+        if op in ("/", "%"):
+            self.fb.check(bb.icmp_signed("==", b, c64(0)), "division", tok, b"division by 0")
+            minus1 = bb.icmp_signed("==", b, c64(-1))
+            safe = bb.select(minus1, c64(1), b)
+            if op == "/":
+                return bb.select(minus1, bb.sub(c64(0), a), bb.sdiv(a, safe))
+            return bb.srem(a, safe)
+        if op in ("<<", ">>", ">>>"):
+            n = bb.and_(b, c64(63))
+            if op == "<<":
+                return bb.shl(a, n)
+            return bb.ashr(a, n) if op == ">>" else bb.lshr(a, n)
+        if op == "&":
+            return bb.and_(a, b)
+        if op == "|":
+            return bb.or_(a, b)
+        if op == "^":
+            return bb.xor(a, b)
+        raise translation_error(f"unknown operator {op}", tok)
+
+    def expr_Binary(self, e):
+        op = e.op
+        if op in ("&&", "||"):
+            return self.short_circuit(e)
+        if op == ".":
+            left = self.expr(e.left)
+            right = self.expr(e.right)
+            out = self.fb.temp_str()
+            self.fb.str_copy(out, left)
+            self.fb.str_cat(out, right)
+            return out
+        if op in COMPARE_OPS:
+            left = self.expr(e.left)
+            right = self.expr(e.right)
+            if left.type == PTR:
+                r = self.fb.str_cmp(left, right)
+                res = self.b.icmp_signed(op, r, ir.Constant(r.type, 0))
+            else:
+                res = self.b.icmp_signed(op, left, right)
+            return self.b.zext(res, I64)
+        if op in ARITH_OPS:
+            left = self.long_expr(e.left)
+            right = self.long_expr(e.right)
+            return self.arith(op, left, right, e.tok)
+        raise translation_error(f"unknown operator {op}", e.tok)
+
+    def short_circuit(self, e):
+        fb = self.fb
+        res = fb.alloca_long("sc")
+        rhs_bb = fb.new_block("sc.rhs")
+        end_bb = fb.new_block("sc.end")
+        left = self.cond(e.left)
+        short_value = 0 if e.op == "&&" else 1
+        self.b.store(c64(short_value), res)
+        if e.op == "&&":
+            self.b.cbranch(left, rhs_bb, end_bb)
+        else:
+            self.b.cbranch(left, end_bb, rhs_bb)
+        self.b.position_at_end(rhs_bb)
+        right = self.cond(e.right)
+        self.b.store(self.b.zext(right, I64), res)
+        self.b.branch(end_bb)
+        self.b.position_at_end(end_bb)
+        return self.b.load(res, typ=I64)
+
+    def expr_Ternary(self, e):
+        fb = self.fb
+        is_str = e.type == STRING
+        res = fb.alloca_str("tern") if is_str else fb.alloca_long("tern")
+        then_bb, else_bb, end_bb = fb.new_block("t.then"), fb.new_block("t.else"), fb.new_block("t.end")
+        self.b.cbranch(self.cond(e.cond), then_bb, else_bb)
+        for bb, sub in ((then_bb, e.then), (else_bb, e.else_)):
+            self.b.position_at_end(bb)
+            v = self.expr(sub)
+            if is_str:
+                fb.str_copy(res, v)
+            else:
+                self.b.store(v, res)
+            self.b.branch(end_bb)
+        self.b.position_at_end(end_bb)
+        return res if is_str else self.b.load(res, typ=I64)
+
+    # -- assignment ------------------------------------------------------------------
+    def expr_Assignment(self, e):
+        target = e.left
+        if e.op == "<<<":
+            return self.stat_add(target, self.long_expr(e.right), e.tok)
+        if isinstance(target, ast.ArrayIndex):
+            return self.array_assign(target, e.op, e.right, e.tok)
+        if not isinstance(target, ast.Symbol):
+            raise translation_error("unsupported assignment target", e.tok)
+        var = target.referent
+        vtype = self.var_type(var)
+        if vtype == STRING:
+            right = self.expr(e.right)
+            ptr = self.var_ptr(var, target.tok)
+            if e.op == "=":
+                self.fb.str_copy(ptr, right)
+            elif e.op == ".=":
+                self.fb.str_cat(ptr, right)
+            else:
+                raise translation_error(f"operator {e.op} on a string", e.tok)
+            return ptr
+        right = self.long_expr(e.right)
+        ptr = self.var_ptr(var, target.tok)
+        if e.op == "=":
+            value = right
+        else:
+            value = self.arith(e.op[:-1], self.b.load(ptr, typ=I64), right, e.tok)
+        self.b.store(value, ptr)
+        return value
+
+    def expr_IncDec(self, e):
+        target = e.operand
+        delta = c64(1 if e.op == "++" else -1)
+        if isinstance(target, ast.ArrayIndex):
+            return self.array_incdec(target, delta, e.prefix, e.tok)
+        ptr = self.var_ptr(target.referent, target.tok)
+        old = self.b.load(ptr, typ=I64)
+        new = self.b.add(old, delta)
+        self.b.store(new, ptr)
+        return new if e.prefix else old

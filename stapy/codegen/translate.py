@@ -1,0 +1,96 @@
+"""Pass 3: the typed Program -> one LLVM IR module plus its exception table.
+
+The module holds every probe handler (`stapy_probe_N`), the script
+functions, the script globals, `stapy_init(out_fd)` (allocates maps, stats and
+the output buffer), `stapy_flush()`, and the pp()/pn() tables.  Native runtime
+helpers are declared, not defined: pass 5 links the module against
+stapy.runtime.native's library.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llvmlite import binding as llvm
+from llvmlite import ir
+
+from stapy.codegen.exctable import ExceptionTable
+from stapy.codegen.irbuilder import I64, PTR, ModuleBuilder, c64
+from stapy.codegen.lower_data import Globals
+from stapy.codegen.lower_probe import Unit, handler_name
+from stapy.diagnostics import Diagnostic, StapError
+
+
+@dataclass(frozen=True)
+class ProbeInfo:
+    """What pass 5 needs to know about one probe, without the AST."""
+
+    index: int
+    family: str
+    params: dict
+    location: str  # pp()
+    point_name: str  # pn()
+    handler: str  # symbol of the compiled handler
+    token: str  # stap's description of the probe's token, for -t
+
+
+@dataclass
+class Translated:
+    module: ir.Module
+    exctable: ExceptionTable
+    probes: list  # list[ProbeInfo]
+    limits: object  # semantic.program.Limits
+    maxnesting: int
+    warnings: int = 0  # how many warnings pass 2 printed (a cached run must not skip them)
+    ir_text: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+_llvm_ready = False
+
+
+def init_llvm() -> None:
+    global _llvm_ready
+    if not _llvm_ready:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _llvm_ready = True
+
+
+def _pp_table(mb: ModuleBuilder, name: str, texts: list) -> None:
+    ty = ir.ArrayType(PTR, max(len(texts), 1))
+    g = ir.GlobalVariable(mb.module, ty, name=name)
+    g.global_constant = True
+    consts = [mb.const_bytes(t.encode("utf-8", "surrogateescape")) for t in texts] or [ir.Constant(PTR, None)]
+    g.initializer = ir.Constant(ty, consts)
+
+
+def translate(program, options) -> Translated:
+    limits = program.limits
+    mb = ModuleBuilder("stapy_script", limits.MAXSTRINGLEN)
+    globals_ = Globals(mb, program, options)
+    target = ir.GlobalVariable(mb.module, I64, name="stapy_target")
+    target.initializer = c64(0)
+    _pp_table(mb, "stapy_pp_table", [p.location for p in program.probes])
+    _pp_table(mb, "stapy_pn_table", [p.point_name or p.location for p in program.probes])
+    unit = Unit(mb, globals_, program, options)
+    unit.declare_functions()
+    for fdef in program.functions:
+        if id(fdef) in unit.functions:
+            unit.lower_function(fdef)
+    probes = []
+    for probe in program.probes:
+        unit.lower_probe(probe)
+        probes.append(ProbeInfo(probe.index, probe.family, dict(probe.params), probe.location,
+                                probe.point_name or probe.location, handler_name(probe),
+                                probe.tok.describe() if probe.tok is not None else ""))
+    globals_.build_init()
+    globals_.build_flush()
+    text = str(mb.module)
+    init_llvm()
+    try:
+        ref = llvm.parse_assembly(text)
+        ref.verify()
+    except RuntimeError as e:  # a bug in stapy: say so in stap's pass-3 words
+        raise StapError([Diagnostic("semantic error", f"stapy produced invalid IR: {e}")])
+    return Translated(mb.module, mb.exctable, probes, limits, limits.MAXNESTING,
+                      warnings=len(getattr(program, "warnings", []) or []), ir_text=text)

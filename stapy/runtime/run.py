@@ -1,0 +1,364 @@
+"""Pass 5 for scripts without a target process: begin, timer, end and error probes.
+
+`Runner` loads the compiled program and the native runtime into one llvmlite
+execution engine, then drives stap's session states:
+
+    STARTING  begin probes by (sequence, script order); exit() or an error stops the rest
+    RUNNING   the event loop: timer probes; `event_sources` (engine hook); -T; SIGINT/SIGTERM
+    STOPPING  end probes (not after an error), then output is flushed
+    ERROR     a runtime error past MAXERRORS: no end probes, error probes run
+
+Hooks for the ptrace engine (-c/-x), all no-ops here:
+  `arm_targets()`          after begin probes, before the loop: resolve and arm process probes
+  `event_sources`          objects with `timeout_hint()` -> seconds|None and `poll(timeout)`; poll
+                           handles tracee stops and calls `run_probe(index, ctx_setup)`
+  `disarm_targets()`       on every way out, before end probes
+  `handler(index)`         the native address of a probe's compiled handler (for the engine's dispatch)
+`run_probe` is the one way a handler runs: it fills the context, calls the
+handler, and applies the error/exit rules; the engine calls it too.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+
+from llvmlite import binding as llvm
+
+from stapy.codegen import abi
+
+STARTING, RUNNING, STOPPING, ERROR = "starting", "running", "stopping", "error"
+
+HANDLER = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)
+WARN_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+EXECNAME_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+CTIME_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64)
+
+_TIMER_UNITS_NS = {"s": 1_000_000_000, "sec": 1_000_000_000, "ms": 1_000_000, "msec": 1_000_000, "us": 1_000,
+                   "usec": 1_000, "ns": 1, "nsec": 1}
+
+
+def timer_period_ns(params: dict) -> tuple[int, int]:
+    """(period, randomize) in ns of a timer probe's params."""
+    if params.get("period_ns"):
+        return int(params["period_ns"]), int(params.get("randomize_ns", 0) or 0)
+    unit = params.get("unit", "ms")
+    value = int(params.get("value", 1))
+    if unit == "hz":
+        return 1_000_000_000 // max(value, 1), 0
+    if unit == "jiffies":
+        scale = 10_000_000  # HZ=100
+    else:
+        scale = _TIMER_UNITS_NS.get(unit, 1_000_000)
+    return value * scale, int(params.get("randomize", 0) or 0) * scale
+
+
+class Runner:
+    def __init__(self, compiled, options, stdout, stderr):
+        self.compiled = compiled
+        self.options = options
+        self.stdout = stdout
+        self.stderr = stderr
+        self.state = STARTING
+        self.errors = 0
+        self.skipped = 0
+        self.had_error = False
+        self.event_sources: list = []
+        self.hits: dict[int, list] = {}
+        self._warned: set = set()
+        self._stop_signal = None
+        self._keep = []  # ctypes callbacks and buffers that must outlive the engine
+
+    # -- hooks for the engine room ------------------------------------------------
+    def arm_targets(self) -> None:
+        pass
+
+    def disarm_targets(self) -> None:
+        pass
+
+    # -- loading ---------------------------------------------------------------------
+    def load(self) -> None:
+        from stapy.codegen.translate import init_llvm
+
+        init_llvm()
+        self._register_callbacks()
+        tm = llvm.Target.from_default_triple().create_target_machine(reloc="pic", codemodel="default")
+        empty = llvm.parse_assembly("")
+        self.engine = llvm.create_mcjit_compiler(empty, tm)
+        self.engine.add_object_file(llvm.ObjectFileRef.from_path(self.compiled.runtime_object_path))
+        self.engine.add_object_file(llvm.ObjectFileRef.from_path(self.compiled.object_path))
+        self.engine.finalize_object()
+        self.engine.run_static_constructors()
+        addr = self.engine.get_function_address
+        self._init = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int64)(addr("stapy_init"))
+        self._flush = ctypes.CFUNCTYPE(ctypes.c_int64)(addr("stapy_flush"))
+        self.handlers = {p.index: HANDLER(addr(p.handler)) for p in self.compiled.probes}
+        self.handler_addresses = {p.index: addr(p.handler) for p in self.compiled.probes}
+        target = self.engine.get_global_value_address("stapy_target")
+        if target and self.options.target_pid:
+            ctypes.c_int64.from_address(target).value = int(self.options.target_pid)
+        self._setup_context()
+
+    def handler(self, index: int) -> int:
+        return self.handler_addresses[index]
+
+    def _register_callbacks(self) -> None:
+        def warn(ctx, msg):
+            self.warning(msg.decode("utf-8", "replace") if msg else "")
+
+        def execname(ctx, dst):
+            c = abi.Context.from_address(ctx)
+            pid = c.pid or os.getpid()
+            try:
+                with open(f"/proc/{pid}/comm", "rb") as f:
+                    name = f.read().strip()[:15]
+            except OSError:
+                name = b""
+            ctypes.memmove(dst, name + b"\0", len(name) + 1)
+
+        def system(ctx, cmd):
+            self._pending_system.append(cmd.decode("utf-8", "replace"))
+
+        def ctime_cb(dst, secs):
+            try:
+                text = time.strftime("%a %b %e %H:%M:%S %Y", time.gmtime(secs)).encode()
+            except (OverflowError, ValueError, OSError):
+                text = b"<invalid time>"
+            ctypes.memmove(dst, text + b"\0", len(text) + 1)
+
+        self._pending_system: list[str] = []
+        cbs = {"stapy_py_warn": WARN_CB(warn), "stapy_py_execname": EXECNAME_CB(execname),
+               "stapy_py_system": WARN_CB(system), "stapy_py_ctime": CTIME_CB(ctime_cb)}
+        for name, cb in cbs.items():
+            llvm.add_symbol(name, ctypes.cast(cb, ctypes.c_void_p).value)
+            self._keep.append(cb)
+
+    def _setup_context(self) -> None:
+        L = self.compiled.limits.MAXSTRINGLEN
+        self.errmsg = ctypes.create_string_buffer(L)
+        self.call_sites = (ctypes.c_int64 * (self.compiled.maxnesting + 2))()
+        self.ctx = abi.Context()
+        self.ctx.errmsg = ctypes.cast(self.errmsg, ctypes.c_void_p)
+        self.ctx.last_error = self.ctx.errmsg
+        self.ctx.call_sites = ctypes.cast(self.call_sites, ctypes.c_void_p)
+        self.ctx_ptr = ctypes.addressof(self.ctx)
+
+    # -- output --------------------------------------------------------------------------
+    def open_output(self) -> None:
+        self._capture = None
+        self._out_file = None
+        if self.options.output_file:
+            name = time.strftime(self.options.output_file)
+            self._out_file = open(name, "wb")
+            fd = self._out_file.fileno()
+        else:
+            fd = None
+            try:
+                fd = self.stdout.fileno()
+                self.stdout.flush()
+            except (AttributeError, OSError, ValueError):
+                fd = None
+            if fd is None:
+                self._capture = tempfile.TemporaryFile()
+                fd = self._capture.fileno()
+        self._init(fd)
+
+    def flush(self) -> None:
+        self._flush()
+        if self._capture is not None:
+            self._capture.seek(0)
+            data = self._capture.read()
+            self._capture.seek(0)
+            self._capture.truncate()
+            if data:
+                self.stdout.write(data.decode("utf-8", "replace"))
+        if self._out_file is not None:
+            self._out_file.flush()
+
+    def close_output(self) -> None:
+        self.flush()
+        if self._out_file is not None:
+            self._out_file.close()
+        if self._capture is not None:
+            self._capture.close()
+
+    # -- messages ------------------------------------------------------------------------------
+    def warning(self, text: str) -> None:
+        if text in self._warned and not self.options.verbose:
+            return
+        self._warned.add(text)
+        self.stderr.write(f"WARNING: {text}\n")
+
+    def error_text(self, probe) -> str:
+        msg = self.errmsg.value.decode("utf-8", "replace")
+        table = self.compiled.exctable
+        site = table.get(self.ctx.error_site)
+        if site is None or not site.token:
+            return msg
+        parts = [f"{msg} near {site.token}"]
+        depth = self.ctx.error_depth
+        for level in range(min(depth, len(self.call_sites)) - 1, -1, -1):
+            caller = table.get(self.call_sites[level])
+            if caller is not None and caller.token:
+                parts.append(f" (called from {caller.token})")
+        parts.append(f" in probe {probe.location}")
+        return "".join(parts)
+
+    # -- running one handler --------------------------------------------------------------------
+    def run_probe(self, probe, setup=None) -> int:
+        """Run one probe's handler under stap's rules; returns its status."""
+        ctx = self.ctx
+        ctx.probe_index = probe.index
+        ctx.error_site = 0
+        ctx.error_depth = 0
+        ctx.nesting = 0
+        ctx.exit_requested = 0
+        ctx.actions = self.compiled.limits.MAXACTION_INTERRUPTIBLE
+        self.errmsg[0] = b"\0"
+        if setup is not None:
+            setup(ctx)
+        t0 = time.perf_counter_ns() if self.options.timing else 0
+        status = self.handlers[probe.index](self.ctx_ptr)
+        if self.options.timing:
+            rec = self.hits.setdefault(probe.index, [0, 0, None, 0])
+            dt = time.perf_counter_ns() - t0
+            rec[0] += 1
+            rec[1] += dt
+            rec[2] = dt if rec[2] is None else min(rec[2], dt)
+            rec[3] = max(rec[3], dt)
+        if status == abi.STATUS_ERROR:
+            self.handler_error(probe)
+        if ctx.exit_requested and self.state in (STARTING, RUNNING):
+            self.state = STOPPING
+        while self._pending_system:
+            self.flush()
+            cmd = self._pending_system.pop(0)
+            import subprocess
+
+            subprocess.run(["/bin/sh", "-c", cmd])
+        return status
+
+    def handler_error(self, probe) -> None:
+        self.errors += 1
+        if self.options.suppress_handler_errors:
+            return
+        self.had_error = True
+        self.flush()
+        self.stderr.write(f"ERROR: {self.error_text(probe)}\n")
+        if self.errors > self.compiled.limits.MAXERRORS:
+            self.state = ERROR
+
+    def probes_of(self, family: str) -> list:
+        ps = [p for p in self.compiled.probes if p.family == family]
+        return sorted(ps, key=lambda p: (p.params.get("sequence", 0), p.index))
+
+    # -- the session ------------------------------------------------------------------------------
+    def _on_signal(self, signum, frame) -> None:
+        self._stop_signal = signum
+        if self.state in (STARTING, RUNNING):
+            self.state = STOPPING
+
+    def run(self) -> int:
+        self.load()
+        self.open_output()
+        old = {}
+        for s in (signal.SIGINT, signal.SIGTERM):
+            try:
+                old[s] = signal.signal(s, self._on_signal)
+            except ValueError:  # not the main thread
+                pass
+        try:
+            for p in self.probes_of("begin"):
+                if self.state != STARTING:
+                    break
+                self.run_probe(p)
+            if self.state == STARTING:
+                self.state = RUNNING
+                self.arm_targets()
+                self.event_loop()
+            self.disarm_targets()
+            if self.state != ERROR:
+                self.state = STOPPING
+                for p in self.probes_of("end"):
+                    self.run_probe(p)
+                    if self.state == ERROR:
+                        break
+            if self.state == ERROR:
+                for p in self.probes_of("error"):
+                    self.run_probe(p)
+        finally:
+            self.close_output()
+            for s, h in old.items():
+                signal.signal(s, h)
+        if self.options.timing:
+            self.timing_report()
+        if self.errors or self.skipped:
+            self.stderr.write(f"WARNING: Number of errors: {self.errors}, skipped probes: {self.skipped}\n")
+        return 1 if self.had_error else 0
+
+    def event_loop(self) -> None:
+        timers = []
+        now = time.monotonic_ns()
+        for p in self.probes_of("timer"):
+            period, rnd = timer_period_ns(p.params)
+            timers.append([now + self._jitter(period, rnd), period, rnd, p])
+        deadline = None
+        if self.options.timeout:
+            deadline = now + int(self.options.timeout * 1_000_000_000)
+        while self.state == RUNNING:
+            now = time.monotonic_ns()
+            if deadline is not None and now >= deadline:
+                self.state = STOPPING
+                break
+            due = [t for t in timers if t[0] <= now]
+            for t in sorted(due, key=lambda t: (t[0], t[3].index)):
+                if self.state != RUNNING:
+                    break
+                self.run_probe(t[3])
+                t[0] += self._jitter(t[1], t[2])
+                if t[0] <= now:  # we fell behind: do not burst
+                    t[0] = now + t[1]
+            if self.state != RUNNING:
+                break
+            wake = [t[0] for t in timers]
+            if deadline is not None:
+                wake.append(deadline)
+            wait = (min(wake) - time.monotonic_ns()) / 1e9 if wake else 0.05
+            wait = max(0.0, min(wait, 0.05))
+            for src in self.event_sources:
+                src.poll(wait)
+                wait = 0
+            if wait > 0:
+                time.sleep(wait)
+            if timers or self.event_sources:
+                self.flush_periodically()
+
+    def flush_periodically(self) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_last_flush", 0) > 0.2:
+            self._last_flush = now
+            self.flush()
+
+    @staticmethod
+    def _jitter(period: int, rnd: int) -> int:
+        if rnd:
+            return max(1, period + random.randint(-rnd, rnd))
+        return period
+
+    def timing_report(self) -> None:
+        self.stderr.write("----- probe hit report: \n")
+        for p in self.compiled.probes:
+            rec = self.hits.get(p.index)
+            if not rec:
+                continue
+            n, total, lo, hi = rec
+            loc = p.token.split(" at ", 1)[-1] if p.token else ""
+            self.stderr.write(f"{p.location}, ({loc}), hits: {n}, nsecs: {lo}min/{total // n}avg/{hi}max\n")
+
+
+def run_program(compiled, options, stdout=None, stderr=None) -> int:
+    return Runner(compiled, options, stdout or sys.stdout, stderr or sys.stderr).run()
