@@ -125,7 +125,7 @@ class Engine:
         if isinstance(loc, int):
             return loc + bias
         name, _, off = str(loc).partition("+")
-        syms = [s for s in elf.open_elf(path).lookup(name) if s.address]
+        syms = [s for s in elf.open_elf(path).lookup(name, kinds=("func", "notype")) if s.address]
         if not syms:
             raise LookupError(f"no symbol '{name}' in {path}")
         return syms[0].address + (int(off, 0) if off else 0) + bias

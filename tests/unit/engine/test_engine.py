@@ -1,0 +1,128 @@
+"""The breakpoint engine against real processes: counts, arguments, return values, stepping kinds."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import build_target
+from enginefix import H, watchdog  # noqa: F401  (fixtures)
+from stapy.runtime.engine import Engine
+
+OPT = [("-O0", "-g"), ("-O2", "-g")]
+
+
+def engine(watchdog, **kw) -> Engine:
+    return watchdog.watch(Engine(**kw))
+
+
+@pytest.mark.parametrize("flags", OPT, ids=["O0", "O2"])
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_entry_args_strings_returns(H, watchdog, flags, hot):
+    exe = str(build_target("engine_calls.c", flags=flags))
+    e = engine(watchdog, hotloop=hot)
+    e.add_probe(exe, "f", H["args"], "entry", 0)
+    e.add_probe(exe, "g", H["count"], "entry", 1)
+    e.add_probe(exe, "h", H["string"], "entry", 2)
+    e.add_probe(exe, "f", H["ret"], "return", 3)
+    e.launch([exe, "500"])
+    assert e.unresolved == []
+    assert e.run() == "exited"
+    assert list(H.counts[:4]) == [500, 500, 500, 500]
+    assert H.last_rdi[0] == 499
+    assert H.string(2) == b"hello" and H.status[2] == 5
+    assert H.rets[3] == sum(2 * i for i in range(500))   # f returns 2x
+    assert H.entry_rdi[3] == 499
+    # the program's own result: total & 0x3f, with total = sum(f+g+h)
+    total = sum(2 * i + ([1, 2, 3, 4][i & 3] + i) + ord("h") for i in range(500))
+    assert e.target_status >> 8 == total & 0x3F
+
+
+@pytest.mark.parametrize("flags", OPT, ids=["O0", "O2"])
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_eight_threads_exact_counts(H, watchdog, flags, hot):
+    exe = str(build_target("engine_calls.c", flags=flags))
+    e = engine(watchdog, hotloop=hot)
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    e.add_probe(exe, "g", H["count"], "entry", 1)
+    e.add_probe(exe, "f", H["ret"], "return", 2)
+    began = []
+
+    class Hooks:
+        def thread_begin(self, pid, tid):
+            began.append(tid)
+
+    e.launch([exe, "300", "8"])
+    assert e.run(Hooks()) == "exited"
+    assert H.counts[0] == 8 * 300 and H.counts[1] == 8 * 300 and H.counts[2] == 8 * 300
+    assert H.rets[2] == 8 * sum(2 * i for i in range(300))
+    assert len(began) == 8
+
+
+def test_every_resume_kind(H, watchdog):
+    """call/jmp/jcc/indirect call/lea/mov rip-relative, push, sub, ret as probed instructions."""
+    exe = str(build_target("engine_insns.c", flags=("-O0",)))
+    e = engine(watchdog, hotloop=False)
+    names = ["i_call", "i_jmp", "i_jcc", "i_jcc_j", "i_icall", "i_icall_c", "i_lea", "i_push", "i_sub",
+             "i_ret", "i_mov", "helper"]
+    for i, n in enumerate(names):
+        e.add_probe(exe, n, H["count"], "entry", i)
+    e.launch([exe])
+    assert e.unresolved == []
+    plans = {bp.address: bp.plan for bp in e.procs[e.target_pid].breakpoints.values()}
+    assert len(plans) == len(names)
+    assert e.run() == "exited"
+    assert e.target_status == 0, e.target_status   # main checked every result
+    counts = dict(zip(names, H.counts))
+    assert counts["i_jcc"] == counts["i_jcc_j"] == 6
+    assert counts["helper"] == 9
+    assert all(counts[n] == 3 for n in names if n not in ("i_jcc", "i_jcc_j", "helper"))
+
+
+def test_recursion_returns(H, watchdog):
+    exe = str(build_target("engine_recurse.c", flags=("-O0", "-g")))
+    e = engine(watchdog, hotloop=False)
+    e.add_probe(exe, "fact", H["count"], "entry", 0)
+    e.add_probe(exe, "fact", H["ret"], "return", 1)
+    e.launch([exe, "fact"])
+    assert e.run() == "exited" and e.target_status == 0
+    assert H.counts[0] == 15 and H.counts[1] == 15
+    # every return value of every level: sum over i=1..5 of sum_{k=1..i} k!
+    import math
+    assert H.rets[1] == sum(math.factorial(k) for i in range(1, 6) for k in range(1, i + 1))
+
+
+def test_longjmp_skips_hijacked_frames(H, watchdog):
+    exe = str(build_target("engine_recurse.c", flags=("-O0", "-g")))
+    e = engine(watchdog, hotloop=False)
+    e.add_probe(exe, "deep", H["ret"], "return", 0)
+    e.add_probe(exe, "jumper", H["ret"], "return", 1)
+    e.add_probe(exe, "fact", H["ret"], "return", 2)
+    e.launch([exe, "longjmp"])
+    assert e.run() == "exited" and e.target_status == 0
+    assert H.counts[0] == 0          # deep never returns: longjmp skips all its frames
+    assert H.counts[1] == 4 and H.rets[1] == -4
+    assert H.counts[2] == 3 and H.rets[2] == 6 + 2 + 1
+    proc_pool = e.procs  # the process is gone; nothing left hijacked
+    assert not proc_pool
+
+
+def test_exit_status_and_signal_warning(H, watchdog):
+    exe = str(build_target("engine_lifecycle.c", flags=("-O0",)))
+    e = engine(watchdog)
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    e.launch([exe, "exit", "3"])
+    e.run()
+    assert e.child_exit_warning() == "Child process exited with status 3"
+    e2 = engine(watchdog)
+    e2.add_probe(exe, "f", H["count"], "entry", 0)
+    e2.launch([exe, "kill", "15"])
+    e2.run()
+    assert e2.child_exit_warning() == "Child process exited with signal 15 (Terminated)"
+    assert H.counts[0] == 2
+
+
+def test_launch_missing_command(watchdog, capfd):
+    e = engine(watchdog)
+    e.launch(["/nonexistent/cmd"])
+    assert e.run() == "exited"
+    assert e.child_exit_warning() == "Child process exited with status 1"
+    assert "/nonexistent/cmd: No such file or directory" in capfd.readouterr().err
