@@ -59,14 +59,21 @@ class Native:
         return buf
 
     def ctx(self):
-        c = Context()
-        c._errbuf = ctypes.create_string_buffer(self.M)
-        c.errmsg = ctypes.addressof(c._errbuf)
-        return c
+        return Ctx(self.M)
 
-    @staticmethod
-    def errmsg(ctx) -> bytes:
-        return ctx._errbuf.value
+
+class Ctx:
+    """A Context with its errmsg buffer; passes as a pointer to ctypes."""
+
+    def __init__(self, maxstringlen):
+        self.c = Context()
+        self.errbuf = ctypes.create_string_buffer(maxstringlen)
+        self.c.errmsg = ctypes.addressof(self.errbuf)
+        self._as_parameter_ = ctypes.addressof(self.c)
+
+    @property
+    def errmsg(self) -> bytes:
+        return self.errbuf.value
 
 
 @functools.lru_cache(maxsize=None)
