@@ -298,7 +298,12 @@ class Runner:
             self.timing_report()
         if self.errors or self.skipped:
             self.stderr.write(f"WARNING: Number of errors: {self.errors}, skipped probes: {self.skipped}\n")
-        return 1 if self.had_error else 0
+        if self.had_error:
+            from stapy.session import pass_failed
+
+            self.stderr.write(pass_failed(5) + "\n")
+            return 1
+        return 0
 
     def event_loop(self) -> None:
         timers = []
