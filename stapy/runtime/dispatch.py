@@ -55,6 +55,7 @@ class Dispatcher:
         elif event == pt.EVENT_EXIT:
             if not th.exiting:
                 th.exiting = True
+                e.dirty = True
                 e.hook("thread_end", proc.tgid, tid)
             self.resume(tid, 0)
         else:
@@ -79,6 +80,7 @@ class Dispatcher:
         proc = th.process
         e.threads.pop(th.tid, None)
         proc.threads.pop(th.tid, None)
+        e.dirty = True
         if th.tid == proc.tgid:
             proc.exit_status = status
             for t in list(proc.threads):
@@ -99,6 +101,7 @@ class Dispatcher:
             nt = Thread(tid, proc)
             proc.threads[tid] = nt
             e.threads[tid] = nt
+            e.dirty = True
             e.hook("thread_begin", proc.tgid, tid)
         else:
             child = Process(tid, exe=proc.exe)
@@ -113,6 +116,7 @@ class Dispatcher:
             child.threads[tid] = nt
             e.threads[tid] = nt
             e.procs[tid] = child
+            e.dirty = True
             e.hook("process_begin", tid)
         early = e.early.pop(tid, None)
         if early is not None:
@@ -133,6 +137,7 @@ class Dispatcher:
         th.exiting = False
         proc.exe = exe_of(proc.tgid)
         proc.open_mem()
+        e.dirty = True
         e.hook("exec", proc.tgid, proc.exe)
         e.arm(proc, th)
 
@@ -154,9 +159,9 @@ class Dispatcher:
         else:
             self.resume(tid, signal.SIGTRAP)  # the program's own SIGTRAP, delivered unchanged
 
-    def on_breakpoint(self, th: Thread, bp, regs, start: int = 0) -> None:
+    def on_breakpoint(self, th: Thread, bp, regs, start: int = 0, internal: bool = True) -> None:
         e = self.e
-        if bp.internal is not None:
+        if internal and bp.internal is not None:
             bp.internal(e, th, regs)
         if not e.stopping:
             self.run_handlers(bp.entry[start:], th, regs, bp.address, 0, None)
@@ -227,17 +232,21 @@ class Dispatcher:
         else:
             self.inplace_step(th, bp, regs)
 
-    def _step_wait(self, th: Thread, origin: int, at: int, fixregs) -> bool:
+    def _step_wait(self, th: Thread, origin: int, at: int, fixregs, first_status: int | None = None) -> bool:
         """Single-step th (already set up) until the step finishes.  False: the step ended
-        otherwise (the instruction faulted and the fault was delivered, or the thread is gone)."""
+        otherwise (the instruction faulted and the fault was delivered, or the thread is gone).
+        first_status: the step was started elsewhere (the hot loop) and this is its first report."""
         tid = th.tid
-        e = self.e
-        pt.singlestep(tid)
+        if first_status is None:
+            pt.singlestep(tid)
         while True:
-            try:
-                _, status = pt.waitpid(tid, pt.WALL)
-            except InterruptedError:
-                continue
+            if first_status is not None:
+                status, first_status = first_status, None
+            else:
+                try:
+                    _, status = pt.waitpid(tid, pt.WALL)
+                except InterruptedError:
+                    continue
             kind, sig, event = stops.classify(status)
             if kind == stops.SIGTRAP_STOP:
                 return True
@@ -275,20 +284,27 @@ class Dispatcher:
                 return False
             pt.singlestep(tid)
 
-    def xol_step(self, th: Thread, bp, regs) -> None:
+    def xol_step(self, th: Thread, bp, regs, resume_from=None) -> None:
+        """Run the displaced instruction from its slot.  resume_from=(status, saved scratch):
+        the hot loop started the step and hands over its first unexpected report."""
         p = bp.plan
         addr, slot, tid = bp.address, bp.slot, th.tid
-        saved = regs[p.reg] if p.reg >= 0 else 0
-        regs[arch.RIP] = slot
-        if p.reg >= 0:
-            regs[p.reg] = addr + p.length
+        if resume_from is None:
+            saved = regs[p.reg] if p.reg >= 0 else 0
+            regs[arch.RIP] = slot
+            if p.reg >= 0:
+                regs[p.reg] = addr + p.length
+            pt.setregs(tid, regs)
+            first = None
+        else:
+            first, saved = resume_from
+            saved &= 2**64 - 1
 
         def unscratch(r):
             if p.reg >= 0:
                 r[p.reg] = saved
 
-        pt.setregs(tid, regs)
-        if not self._step_wait(th, addr, slot, unscratch):
+        if not self._step_wait(th, addr, slot, unscratch, first):
             return
         pt.getregs(tid, regs)
         unscratch(regs)

@@ -76,6 +76,8 @@ class Engine:
         self.dispatcher = Dispatcher(self)
         self.use_hotloop = hotloop
         self.hot = None
+        self.dirty = True
+        self.native_hits = (ctypes.c_uint64 * 0)()
         self._signalled = 0
 
     # -- probes ------------------------------------------------------------
@@ -86,6 +88,17 @@ class Engine:
         p = bpmod.Probe(os.path.realpath(path) if path else None, location, handler, kind, probe_index, absolute)
         self.probes.append(p)
         return p
+
+    def grow_hits(self) -> None:
+        new = (ctypes.c_uint64 * max(16, 2 * len(self.probes)))()
+        ctypes.memmove(new, self.native_hits, ctypes.sizeof(self.native_hits))
+        self.native_hits = new
+
+    def hits(self, probe) -> int:
+        """Handler runs of probe so far (Python path and native loop)."""
+        i = self.probes.index(probe)
+        native = self.native_hits[i] if i < len(self.native_hits) else 0
+        return probe.hits + native
 
     def hook(self, name: str, *args):
         fn = getattr(self.hooks, name, None) if self.hooks is not None else None
@@ -147,6 +160,7 @@ class Engine:
                 proc.xol = xolmod.map_xol(proc, thread)
             bp = bpmod.insert(proc, addr, proc.xol)
             proc.armed.add(id(p))
+            self.dirty = True
             if bp is None:
                 self.unresolved.append((p, f"cannot place a breakpoint at {addr:#x}"))
                 continue

@@ -20,8 +20,8 @@ def test_entry_args_strings_returns(H, watchdog, flags, hot):
     exe = str(build_target("engine_calls.c", flags=flags))
     e = engine(watchdog, hotloop=hot)
     e.add_probe(exe, "f", H["args"], "entry", 0)
-    e.add_probe(exe, "g", H["count"], "entry", 1)
-    e.add_probe(exe, "h", H["string"], "entry", 2)
+    pg = e.add_probe(exe, "g", H["count"], "entry", 1)
+    ph = e.add_probe(exe, "h", H["string"], "entry", 2)
     e.add_probe(exe, "f", H["ret"], "return", 3)
     e.launch([exe, "500"])
     assert e.unresolved == []
@@ -31,6 +31,9 @@ def test_entry_args_strings_returns(H, watchdog, flags, hot):
     assert H.string(2) == b"hello" and H.status[2] == 5
     assert H.rets[3] == sum(2 * i for i in range(500))   # f returns 2x
     assert H.entry_rdi[3] == 499
+    assert e.hits(pg) == 500 and e.hits(ph) == 500
+    if hot:  # entry-only probes never left the native loop
+        assert e.native_hits[1] == 500 and e.native_hits[2] == 500
     # the program's own result: total & 0x3f, with total = sum(f+g+h)
     total = sum(2 * i + ([1, 2, 3, 4][i & 3] + i) + ord("h") for i in range(500))
     assert e.target_status >> 8 == total & 0x3F
