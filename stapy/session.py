@@ -91,11 +91,13 @@ class Session:
             except StapError as e:
                 self.report(e.diagnostics, n)
                 print(pass_failed(n), file=self.stderr)
+                self.report_suppression(getattr(e, "suppressed", None))
                 return 1
             if n == last:
                 import importlib
 
                 getattr(importlib.import_module(mod), fn)(value, self.options, self.stdout)
+                self.report_suppression(getattr(self.program, "suppressed", None))
                 return 0
         try:
             return self.run()
@@ -103,6 +105,18 @@ class Session:
             self.report(e.diagnostics, 5)
             print(pass_failed(5), file=self.stderr)
             return 1
+
+    def report_suppression(self, counts) -> None:
+        """stap's closing lines about hidden duplicate diagnostics; counts = (errors, warnings)."""
+        if not counts:
+            return
+        errors, warnings = counts
+        if errors:
+            print(f"Number of similar error messages suppressed: {errors}.", file=self.stderr)
+        if warnings:
+            print(f"Number of similar warning messages suppressed: {warnings}.", file=self.stderr)
+        if errors or warnings:
+            print("Rerun with -v to see them.", file=self.stderr)
 
     def report(self, diagnostics, pass_no: int) -> None:
         from stapy.diagnostics import render_diagnostics
