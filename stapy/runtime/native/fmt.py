@@ -293,6 +293,12 @@ def build(lib):
         s.put(0)
     f.finish(s.result())
 
+    f = Fn(lib, "stp_str_from_long", "void", ["ptr", "i64"], ["dst", "v"])
+    m = lib.limits.maxstringlen
+    n = f.call("stp_fmt_num", f["dst"], c64(0), c64(m), f["v"], FMT_SIGN, c64(-1), c64(-1), 10)
+    f.call("stp_fmt_finish", f["dst"], n, c64(m))
+    f.finish()
+
     f = Fn(lib, "stp_fmt_finish", "i64", ["ptr", "i64", "i64"], ["buf", "len", "size"])
     end = f.select(f.lt(f["len"], f["size"]), f["len"], f.b.sub(f["size"], c64(1)))
     with f.if_(f.ge(end, 0)):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from stapy.runtime.native import fmt, output, stats, strings
+from stapy.runtime.native import fmt, maps, output, stats, strings
 from stapy.runtime.native.helpers import FMT_SIGN, HELPERS
 from stapy.runtime.native.irkit import I32, I64, PTR, TYPES, Fn, Lib, c64, ctx_field_offset
 from stapy.runtime.native.limits import RuntimeLimits
 
-FILES = [strings, fmt, output, stats]
+FILES = [strings, fmt, output, stats, maps]
 
 
 def build_runtime_module(limits: RuntimeLimits, allow_missing: bool = False) -> ir.Module:
