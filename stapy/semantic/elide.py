@@ -129,6 +129,8 @@ class Elider:
         if isinstance(s, ast.Block):
             s.statements = [self.rewrite_stmt(x, fexpr) for x in s.statements]
         elif isinstance(s, ast.ExprStmt):
+            if not hasattr(s, "first_tok"):
+                s.first_tok = first_token(s.expr)  # stap's statement token survives rewrites
             s.expr = fexpr(s.expr)
         elif isinstance(s, ast.If):
             s.cond = fexpr(s.cond)
@@ -236,8 +238,9 @@ class Elider:
         if isinstance(s, ast.ExprStmt):
             v = collect(s.expr)
             if v.side_effect_free_wrt(self.focal):
-                if _user_tok(s.expr.tok):
-                    self.rep.warning("Eliding side-effect-free expression ", s.tok)
+                if _user_tok(getattr(s, "first_tok", None) or s.expr.tok):
+                    tok = getattr(s, "first_tok", None) or first_token(s.expr) or s.tok
+                    self.rep.warning("Eliding side-effect-free expression ", tok)
                 self.relaxed = False
                 return None
             return s
@@ -329,6 +332,27 @@ class Elider:
                 self.rep.warning(f"Probe '{p.point.components[0].functor}' has been elided", p.tok)
         if not unopt:
             self.d.probes = kept
+
+
+def first_token(e):
+    """The token that starts an expression's text (stap's expr_statement token)."""
+    while True:
+        if isinstance(e, (ast.Assignment, ast.Binary, ast.RegexMatch)):
+            e = e.left
+        elif isinstance(e, ast.Ternary):
+            e = e.cond
+        elif isinstance(e, ast.IncDec) and not e.prefix:
+            e = e.operand
+        elif isinstance(e, ast.ArrayIndex):
+            e = e.base
+        elif isinstance(e, ast.ArrayIn):
+            idx = e.index
+            if len(idx.indexes) == 1 and idx.indexes[0] is not None and e.tok is not None and e.tok.text != "[":
+                e = idx.indexes[0]
+            else:
+                return e.tok
+        else:
+            return getattr(e, "tok", None)
 
 
 def _as_block(s, tok):
