@@ -1,6 +1,6 @@
 """The x86-64 breakpoint engine: the Python API the pass-5 driver calls.
 
-    eng = Engine(context=None, maxactive=1024, maxaction=10000, hotloop=True)
+    eng = Engine(context=None, maxactive=1024, maxaction=10000, hotloop=True, hooks=None)
     eng.add_probe(path, location, handler, kind='entry', probe_index=0)
         path      executable or library the location belongs to; None = the traced program's executable
         location  symbol name ('main', 'f+4') or link-time address (statement(ADDR));
@@ -12,7 +12,7 @@
     pid = eng.launch(argv)        -c: fork, PTRACE_SEIZE, exec; probes are armed at the exec stop, before
                                   the command's first instruction; the command stays stopped until run()
     eng.attach(pid)               -x: seize every thread, arm probes; threads stay stopped until run()
-    reason = eng.run(hooks)       event loop until every tracee is gone ('exited'), request_stop() was
+    reason = eng.run(hooks=None)  event loop until every tracee is gone ('exited'), request_stop() was
                                   called ('stopped'), or SIGINT/SIGTERM/SIGHUP arrived ('signal')
     eng.detach_all()              remove every int3, restore every hijacked return address, unmap the XOL
                                   area, detach every thread outside any step (pending signals re-delivered)
@@ -20,7 +20,8 @@
     eng.child_exit_warning()      stap's `Child process exited with status N` / `with signal N (Name)` or None
     eng.unresolved                [(probe, reason)] locations that could not be armed
 
-`hooks` is any object; the engine calls whichever of these it has:
+`hooks` (given to Engine() to see the target's own process_begin at launch/attach, or to run())
+is any object; the engine calls whichever of these it has:
     next_deadline() -> float|None (time.monotonic() seconds)   on_deadline(now)
     process_begin(pid)  process_end(pid, status)  thread_begin(pid, tid)  thread_end(pid, tid)
     exec(pid, path)     handler_status(probe, status, ctx) -> bool (True: stop the session)
@@ -52,7 +53,7 @@ TICK = 0.05  # safety-net wake-up of the event loop (a signal racing the blockin
 
 class Engine:
     def __init__(self, context: abi.Context | None = None, maxactive: int = 1024, maxaction: int = 10000,
-                 hotloop: bool = True):
+                 hotloop: bool = True, hooks=None):
         self.ctx = context if context is not None else abi.Context()
         self._errmsg = ctypes.create_string_buffer(abi.MAXSTRINGLEN_DEFAULT + 1)
         if not self.ctx.errmsg:
@@ -72,7 +73,7 @@ class Engine:
         self.unresolved: list = []
         self.stopping = False
         self.stop_reason = None
-        self.hooks = None
+        self.hooks = hooks
         self.dispatcher = Dispatcher(self)
         self.use_hotloop = hotloop
         self.hot = None
@@ -303,7 +304,8 @@ class Engine:
 
     # -- the event loop -----------------------------------------------------------------
     def run(self, hooks=None) -> str:
-        self.hooks = hooks
+        if hooks is not None:
+            self.hooks = hooks
         self.stopping = False
         self.stop_reason = None
         old = {s: signal.signal(s, self._on_session_signal) for s in SESSION_SIGNALS}

@@ -6,7 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-__attribute__((noinline)) long f(long x) { return x + 1; }
+volatile long sink;
+__attribute__((noinline)) long f(long x) { sink += x; return x + 1; }
 
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";

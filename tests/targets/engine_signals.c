@@ -14,7 +14,8 @@ static void on_segv(int s, siginfo_t *si, void *uc) { segvs++; fault_addr = si->
 
 long loadit(long *p);
 asm(".text\n.globl loadit\nloadit: mov (%rdi), %rax\n ret\n");
-__attribute__((noinline)) long f(long x) { return x + 1; }
+volatile long sink;
+__attribute__((noinline)) long f(long x) { sink += x; return x + 1; }
 
 int main(void) {
     struct sigaction sa;

@@ -1,0 +1,220 @@
+"""Processes coming and going under the engine: fork, vfork, exec, signals, attach, detach."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import build_target
+from enginefix import H, watchdog  # noqa: F401  (fixtures)
+from stapy.debuginfo import elf
+from stapy.runtime.engine import Engine
+
+
+def engine(watchdog, **kw) -> Engine:
+    return watchdog.watch(Engine(**kw))
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_fork_children_carry_probes(H, watchdog, hot):
+    exe = str(build_target("engine_lifecycle.c", flags=("-O2", "-g")))
+    begun, ended = [], []
+
+    class Hooks:
+        def process_begin(self, pid):
+            begun.append(pid)
+
+        def process_end(self, pid, status):
+            ended.append(pid)
+
+    e = engine(watchdog, hotloop=hot, hooks=Hooks())
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    e.add_probe(exe, "f", H["ret"], "return", 1)
+    e.launch([exe, "fork", "12", "50"])
+    assert e.run() == "exited"
+    assert e.target_status == 0
+    assert H.counts[0] == 13 * 50 and H.counts[1] == 13 * 50
+    assert H.rets[1] == 13 * sum(i + 1 for i in range(50))
+    assert len(begun) == 13 and sorted(ended) == sorted(begun)
+
+
+def test_exec_rearms(H, watchdog):
+    exe = str(build_target("engine_lifecycle.c", flags=("-O0",)))
+    e = engine(watchdog)
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    execs = []
+
+    class Hooks:
+        def exec(self, pid, path):
+            execs.append(path)
+
+    e.launch([exe, "exec"])
+    assert e.run(Hooks()) == "exited" and e.target_status == 0
+    assert H.counts[0] == 3 + 5
+    assert execs == [exe]
+
+
+def test_vfork_exec_child(H, watchdog):
+    exe = str(build_target("engine_lifecycle.c", flags=("-O0",)))
+    e = engine(watchdog)
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    e.launch([exe, "vfork"])
+    assert e.run() == "exited" and e.target_status == 0
+    assert H.counts[0] == 1 + 2 + 1
+
+
+def test_launch_through_shell(H, watchdog):
+    exe = str(build_target("engine_lifecycle.c", flags=("-O0",)))
+    e = engine(watchdog)
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    e.launch(f"{exe} calls 4 > /dev/null")
+    assert e.run() == "exited" and e.target_status == 0
+    assert H.counts[0] == 4
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_programs_own_signals(H, watchdog, hot, capfd):
+    """Its SIGTRAPs reach its handler; a SIGSEGV from the displaced first instruction of a probed
+    function reaches its SIGSEGV handler with the original fault address."""
+    exe = str(build_target("engine_signals.c", flags=("-O0",)))
+    e = engine(watchdog, hotloop=hot)
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    e.add_probe(exe, "loadit", H["args"], "entry", 1)
+    e.launch([exe])
+    assert e.run() == "exited"
+    out = capfd.readouterr().out
+    assert e.target_status == 0, out
+    assert "traps=2 segvs=1 addr=0x10 ok=5" in out
+    assert H.counts[0] == 2
+    assert H.counts[1] >= 2 and H.last_rdi[1] == 16
+
+
+def test_session_end_leaves_command_running(H, watchdog, tmp_path):
+    """exit() from a handler ends the session first: the command keeps running, untraced, to its end."""
+    exe = str(build_target("engine_recurse.c", flags=("-O0", "-g")))
+    e = engine(watchdog)
+    e.add_probe(exe, "tick", H["exit"], "entry", 0)
+    e.add_probe(exe, "tick", H["ret"], "return", 1)
+    out = tmp_path / "out"
+    pid = e.launch(f"exec {exe} sleep 10 > {out}")
+    watchdog.pids.append(pid)
+    assert e.run() == "stopped"
+    e.detach_all()
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+    assert out.read_text() == "sleep %d\n" % sum(range(1, 11))
+    assert H.counts[0] == 1
+
+
+def _text_matches_file(pid: int, path: str) -> bool:
+    """Every executable byte of path as mapped in pid equals the file's bytes."""
+    ef = elf.open_elf(path)
+    bias = elf.load_bias(pid, path)
+    with open(path, "rb") as f, open(f"/proc/{pid}/mem", "rb") as mem:
+        for seg in ef.segments:
+            if seg.flags & 1:
+                f.seek(seg.offset)
+                want = f.read(seg.filesz)
+                mem.seek(seg.vaddr + bias)
+                if mem.read(seg.filesz) != want:
+                    return False
+    return True
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_attach_detach_leaves_process_as_found(H, watchdog, hot):
+    exe = str(build_target("engine_recurse.c", flags=("-O2", "-g")))
+    proc = subprocess.Popen([exe, "sleep", "40"], stdout=subprocess.PIPE, text=True)
+    watchdog.pids.append(proc.pid)
+    time.sleep(0.1)
+    e = engine(watchdog, hotloop=hot)
+    e.add_probe(exe, "tick", H["count"], "entry", 0)
+    e.add_probe(exe, "tick", H["ret"], "return", 1)
+    e.attach(proc.pid)
+    maps_before = open(f"/proc/{proc.pid}/maps").read()
+
+    class Hooks:
+        def __init__(self):
+            self.t = time.monotonic() + 0.3
+            self.fired = 0
+
+        def next_deadline(self):
+            return self.t if not self.fired else None
+
+        def on_deadline(self, now):
+            self.fired += 1
+            e.request_stop("timer")
+
+    hooks = Hooks()
+    assert e.run(hooks) == "timer" and hooks.fired == 1
+    e.detach_all()
+    assert _text_matches_file(proc.pid, exe)
+    assert "[heap]" in maps_before or True
+    maps_after = open(f"/proc/{proc.pid}/maps").read()
+    assert len(maps_after.splitlines()) == len(maps_before.splitlines()) - 1  # the XOL area is gone
+    status = open(f"/proc/{proc.pid}/status").read()
+    assert "TracerPid:\t0" in status
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert out == "sleep %d\n" % sum(range(1, 41))
+    assert 5 <= H.counts[0] <= 30 and H.counts[1] >= H.counts[0] - 1
+
+
+def test_sigterm_to_tracer_ends_session(H, watchdog):
+    exe = str(build_target("engine_recurse.c", flags=("-O0",)))
+    e = engine(watchdog)
+    e.add_probe(exe, "tick", H["count"], "entry", 0)
+    pid = e.launch([exe, "sleep", "30"])
+    watchdog.pids.append(pid)
+
+    class Hooks:
+        t = time.monotonic() + 0.2
+
+        def next_deadline(self):
+            return self.t
+
+        def on_deadline(self, now):
+            self.t = 1e18
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    assert e.run(Hooks()) == "signal"
+    e.detach_all()
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+
+
+def test_group_stop_is_kept(H, watchdog):
+    """SIGSTOP sent to the traced program stops it (PTRACE_LISTEN), SIGCONT resumes it."""
+    exe = str(build_target("engine_recurse.c", flags=("-O0",)))
+    e = engine(watchdog)
+    e.add_probe(exe, "tick", H["count"], "entry", 0)
+    pid = e.launch([exe, "sleep", "15"])
+    watchdog.pids.append(pid)
+    seen = {}
+
+    class Hooks:
+        step = 0
+        t = time.monotonic() + 0.1
+
+        def next_deadline(self):
+            return self.t
+
+        def on_deadline(self, now):
+            if self.step == 0:
+                os.kill(pid, signal.SIGSTOP)
+            elif self.step == 1:
+                seen["stopped_count"] = H.counts[0]
+                seen["state"] = open(f"/proc/{pid}/stat").read().split(")")[1].split()[0]
+            elif self.step == 2:
+                seen["still"] = H.counts[0]
+                os.kill(pid, signal.SIGCONT)
+            self.step += 1
+            self.t = now + 0.15 if self.step < 3 else 1e18
+
+    assert e.run(Hooks()) == "exited"
+    assert seen["state"] == "t"  # traced-stopped, not running
+    assert seen["still"] == seen["stopped_count"]
+    assert H.counts[0] == 15 and e.target_status == 0
