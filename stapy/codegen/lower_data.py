@@ -146,7 +146,7 @@ class DataLowering:
     # -- keys ----------------------------------------------------------------------
     def keys(self, indexes: list) -> tuple[ir.Value, int]:
         """Evaluate the index expressions into 9 i64 slots; returns (slots, wildmask)."""
-        slots = self.fb.alloca(ir.ArrayType(I64, 9), "keys")
+        slots = self.fb._alloca_b.alloca(I64, size=c64(9), name="keys")
         wild = 0
         values = []
         for i, ix in enumerate(indexes):
@@ -164,7 +164,7 @@ class DataLowering:
                 v = self.b.ptrtoint(v, I64)
             values.append(v)
         for i, v in enumerate(values):
-            self.b.store(v, self.b.gep(slots, [c32(0), c32(i)], source_etype=ir.ArrayType(I64, 9)))
+            self.b.store(v, self.b.gep(slots, [c64(i)], source_etype=I64))
         return slots, wild
 
     def map_of(self, base) -> tuple[GlobalVar, ir.Value]:
@@ -227,7 +227,7 @@ class DataLowering:
         for i, t in enumerate(var.index_types):
             if wild & (1 << i):
                 continue
-            want = self.b.load(self.b.gep(keys, [c32(0), c32(i)], source_etype=ir.ArrayType(I64, 9)), typ=I64)
+            want = self.b.load(self.b.gep(keys, [c64(i)], source_etype=I64), typ=I64)
             if t == STRING:
                 have = self.helper("stp_map_key_str", [m, slot, c32(i + 1)])
                 eq = self.b.icmp_signed("==", self.fb.str_cmp(have, self.b.inttoptr(want, PTR)), ir.Constant(I32, 0))
