@@ -150,10 +150,72 @@ def render_semantic_diagnostic(d: "Diagnostic", out, state: dict) -> None:
         out.write("\n")
 
 
+def _stap_caret(src: str, col: int, indent: int) -> str:
+    """session.cxx print_error_source: whitespace kept (isspace), the rest blanked, then `^`."""
+    pad = "".join(ch if ch in " \t\n\v\f\r" else " " for ch in src[: col - 1])
+    return " " * indent + pad + "^"
+
+
+def _parse_error_source(tok: Token, lines: list) -> None:
+    while tok is not None and tok.file is not None:
+        src = tok.source_line()
+        lines.append(f"     source: {src}")
+        lines.append(_stap_caret(src, tok.col, 13))
+        if tok.chain is None:
+            break
+        lines.append("\tin expansion of macro: " + tok.chain.describe())
+        tok = tok.chain
+
+
+def render_parse_error(d: "Diagnostic", out) -> None:
+    """Print one pass-1 error as stap's build_error_msg(parse_error) does.
+
+    `saw:` for "expected" errors, `at:` when the error names its token (or
+    the token is junk), `saw: NAME EOF` with no token.  Chained errors
+    (`macro '@x' first defined here`) follow, each with a blank line.
+    """
+    for e in [d] + list(d.chain):
+        tok = e.token
+        lines = [f"parse error: {e.message}"]
+        if tok is not None and (getattr(e, "explicit", False) or tok.kind == JUNK):
+            lines.append("         at: " + tok.describe())
+            _parse_error_source(tok, lines)
+        elif tok is not None:
+            lines.append("        saw: " + tok.describe())
+            _parse_error_source(tok, lines)
+        else:
+            lines.append(f"        saw: {getattr(e, 'input_name', '<input>')} EOF")
+        out.write("\n".join(lines) + "\n\n")
+
+
+def parse_errors_suppressed(diagnostics, options) -> list:
+    """Which parse errors stap's duplicate elimination hides (same throw site, without -v)."""
+    if options is not None and getattr(options, "verbose", 0) > 0:
+        return [False] * len(diagnostics)
+    seen = set()
+    out = []
+    for d in diagnostics:
+        if d.prefix != "parse error":
+            out.append(False)
+            continue
+        site = getattr(d, "site", None) or d.message
+        out.append(site in seen)
+        seen.add(site)
+    return out
+
+
 def render_diagnostics(diagnostics, pass_no: int, options, out) -> None:
     """Print diagnostics as stap does for pass `pass_no` (filled in by the parser/semantic rooms)."""
     semantic_state: dict = {}
-    for d in diagnostics:
+    hidden = parse_errors_suppressed(diagnostics, options)
+    for d, hide in zip(diagnostics, hidden):
+        if d.prefix == "parse error":
+            if not hide:
+                render_parse_error(d, out)
+            continue
+        if d.prefix == "":
+            out.write(d.message + "\n")
+            continue
         if d.prefix in ("semantic error", "WARNING"):
             render_semantic_diagnostic(d, out, semantic_state)
             continue

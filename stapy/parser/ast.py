@@ -108,6 +108,17 @@ class AtVar(Expr):
 
 
 @dataclass(eq=True)
+class AutoCast(Expr):
+    """stap's autocast_op: target suffixes on any other value, `f(x)->a`, `(p)[2]`, `&x->y`."""
+
+    operand: Expr
+    components: list[TargetComponent] = field(default_factory=list)
+    addressof: bool = False
+    tok: Optional[Token] = _tok()
+    type: Optional[str] = _sem()
+
+
+@dataclass(eq=True)
 class EntryOp(Expr):
     """`@entry(expr)`."""
 
@@ -207,6 +218,7 @@ class PrintFormat(Expr):
     format: Optional[str] = None
     delimiter: Optional[str] = None
     args: list[Expr] = field(default_factory=list)
+    hist: Optional["HistOp"] = None  # print(@hist_log(s)): the histogram itself
     tok: Optional[Token] = _tok()
     type: Optional[str] = _sem()
 

@@ -1,0 +1,164 @@
+"""Parse one stap file: lexer -> preprocessor -> Lark LALR (grammar.lark) -> AST.
+
+Errors recover as stap's parser::parse does: print (collect) the error, skip
+tokens up to the next `probe`/`global`/`private`/`function`/`%{`, go on,
+and count.  A file with errors yields no StapFile.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from lark import Lark
+from lark.exceptions import UnexpectedToken
+
+from stapy.diagnostics import EMBEDDED, KEYWORD, Diagnostic, SourceFile, Token
+from stapy.parser import ast as A
+from stapy.parser.build import Builder
+from stapy.parser.lexer import Lexer
+from stapy.parser.preprocess import Macro, ParseError, PPConfig, Preprocessor
+from stapy.parser.tokens import Context, StapLarkLexer
+
+_GRAMMAR = os.path.join(os.path.dirname(__file__), "grammar.lark")
+_LARK = None
+_BUILDER = None
+
+RECOVERY_KEYWORDS = ("probe", "private", "global", "function")
+
+
+class _Holder:
+    ctx = None
+
+
+def _lark():
+    global _LARK, _BUILDER
+    if _LARK is None:
+        _BUILDER = Builder(None)
+        with open(_GRAMMAR) as f:
+            text = f.read()
+        _LARK = Lark(text, parser="lalr", lexer=StapLarkLexer, transformer=_BUILDER,
+                     cache=_cache_path(), maybe_placeholders=False)
+    return _LARK
+
+
+def _cache_path():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    d = os.path.join(base, "stapy")
+    try:
+        os.makedirs(d, exist_ok=True)
+    except OSError:
+        return False
+    st = os.stat(_GRAMMAR)
+    return os.path.join(d, f"grammar-{int(st.st_mtime)}-{st.st_size}.lark.cache")
+
+
+@dataclass
+class FileResult:
+    """What parsing one file gives: the AST (None on errors) and the diagnostics in order."""
+
+    file: A.StapFile | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    errors: int = 0
+    empty: bool = False
+    saw_tokens: bool = False
+    macros: dict = field(default_factory=dict)
+
+
+def _diag_from(pe: ParseError, last: Token | None, name: str) -> Diagnostic:
+    tok = None if pe.no_token else (pe.token if pe.token is not None else last)
+    d = Diagnostic("parse error", pe.message, tok)
+    d.explicit = pe.explicit and pe.token is not None
+    d.site = pe.site
+    d.input_name = name
+    d.chain = [_diag_from(pe.chain, None, name)] if pe.chain is not None else []
+    return d
+
+
+def parse_source(source: SourceFile, options=None, *, library_macros=None, user_file=True,
+                 privileged=None, used_args=None, macro_file=False) -> FileResult:
+    """Parse `source`; never raises ParseError (errors come back as diagnostics)."""
+    from stapy.parser.syntax_errors import message_for
+
+    lark = _lark()
+    diags: list[Diagnostic] = []
+
+    def warn(msg, tok):
+        diags.append(Diagnostic("WARNING", msg, tok, severity="warning"))
+
+    args = getattr(options, "args", ()) if options is not None else ()
+    lexer = Lexer(source, args=args, used_args=used_args, warn=warn,
+                  check_x_escape=True)
+    pp = Preprocessor(lexer, PPConfig(options), library_macros=library_macros, warn=warn)
+    if privileged is None:
+        privileged = source.privileged or bool(getattr(options, "guru", False))
+    ctx = Context(pp, privileged)
+    ctx.source = source
+    ctx.user_file = user_file
+    ctx.current = None
+    _BUILDER.ctx = ctx
+    result = FileResult(None, diags)
+
+    if macro_file:
+        try:
+            t = pp.next()
+            if t is not None:
+                raise ParseError(f"unexpected token in library macro file '{source.name}'", t)
+        except ParseError as pe:
+            diags.append(_diag_from(pe, None, source.name))
+            result.errors += 1
+        result.macros = pp.namespace
+        return result
+
+    items: list = []
+    errors = 0
+    empty = True
+    while True:
+        ctx.prev_types = []
+        ctx.current = None
+        try:
+            if ctx.peek() is None:
+                break
+            empty = False
+            parsed = lark.parse(ctx)
+            for group in parsed:
+                items.extend(group)
+            break
+        except UnexpectedToken as e:
+            tok = getattr(e.token, "stap", None)
+            if tok is not None:
+                ctx.pending.insert(0, tok)
+            pe = message_for(e, tok, ctx)
+            skip = True
+        except ParseError as pe_:
+            pe = pe_
+            skip = pe.skip
+            if not getattr(pe, "from_lexer", False) and ctx.current is not None:
+                ctx.pending.insert(0, ctx.current)
+        empty = False
+        diags.append(_diag_from(pe, ctx.last, source.name))
+        errors += 1
+        if skip:
+            while True:
+                try:
+                    t = ctx.peek()
+                    if t is None:
+                        break
+                    if (t.kind == KEYWORD and t.text in RECOVERY_KEYWORDS) or t.kind == EMBEDDED:
+                        break
+                    ctx.take()
+                except ParseError as pe2:
+                    diags.append(_diag_from(pe2, None, source.name))
+                    errors += 1
+    result.errors = errors
+    result.saw_tokens = lexer.saw_tokens
+    if empty and user_file:
+        result.empty = True
+        return result
+    if errors:
+        return result
+    f = A.StapFile(source.name, items, privileged=source.privileged, source=source)
+    for it in items:
+        if isinstance(it, (A.Function, A.Global)):
+            it.file = source
+    result.file = f
+    return result

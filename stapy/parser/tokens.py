@@ -1,0 +1,255 @@
+"""From preprocessed stap tokens to Lark terminals, choosing by parser state.
+
+stap's recursive descent reads some tokens differently depending on where
+it is: a probe-point component glues adjacent identifiers, keywords and
+`*` (`sys*open`, `.return`); a `->` member may be a keyword; `printf` is a
+print function in an expression but a plain name in a declaration.  The
+lexer class here sees Lark's parser state and picks, for each token, the
+first candidate terminal that state accepts; otherwise the plain kind, so
+Lark reports the error.  Adjacent string literals are joined here too.
+"""
+from __future__ import annotations
+
+import lark
+from lark.lexer import Lexer as LarkLexer
+
+from stapy.diagnostics import (
+    EMBEDDED, IDENTIFIER, JUNK, KEYWORD, NUMBER, OPERATOR, STRING, Token,
+)
+from stapy.parser.preprocess import ParseError
+
+
+class LarkToken(lark.Token):
+    """A Lark token carrying the stap token it was made from (`stap`)."""
+
+    __slots__ = ("stap",)
+
+
+KEYWORD_TERMINALS = {
+    "probe": "PROBE", "global": "GLOBAL", "private": "PRIVATE", "function": "FUNCTION",
+    "if": "IF", "else": "ELSE", "for": "FOR", "foreach": "FOREACH", "in": "IN",
+    "limit": "LIMIT", "return": "RETURN", "delete": "DELETE", "while": "WHILE",
+    "break": "BREAK", "continue": "CONTINUE", "next": "NEXT", "string": "STRING_KW",
+    "long": "LONG_KW", "try": "TRY", "catch": "CATCH",
+}
+
+OPERATOR_TERMINALS = {
+    "(": "LPAR", ")": "RPAR", "{": "LBRACE", "}": "RBRACE", "[": "LBRACK", "]": "RBRACK",
+    ",": "COMMA", ";": "SEMI", ":": "COLON", ".": "DOT", "?": "QUESTION", "!": "BANG",
+    "=": "EQ", "+=": "PLUSEQ", "<<<": "LTLTLT", "||": "OROR", "&&": "ANDAND", "|": "PIPE",
+    "^": "CARET", "&": "AMP", "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH",
+    "%": "PERCENT", "~": "TILDE", "->": "ARROW", "++": "CREMENT", "--": "CREMENT",
+    "=~": "MATCH_OP", "!~": "MATCH_OP",
+    "==": "CMP_OP", "!=": "CMP_OP", "<=": "CMP_OP", ">=": "CMP_OP", "<": "CMP_OP", ">": "CMP_OP",
+    "<<": "SHIFT_OP", ">>": "SHIFT_OP", ">>>": "SHIFT_OP",
+    "-=": "ASSIGN_OP", "*=": "ASSIGN_OP", "/=": "ASSIGN_OP", "%=": "ASSIGN_OP",
+    "<<=": "ASSIGN_OP", ">>=": "ASSIGN_OP", "&=": "ASSIGN_OP", "^=": "ASSIGN_OP",
+    "|=": "ASSIGN_OP", ".=": "ASSIGN_OP",
+}
+
+AT_TERMINALS = {
+    "@cast": "AT_CAST", "@var": "AT_VAR", "@defined": "AT_DEFINED",
+    "@probewrite": "AT_PROBEWRITE", "@const": "AT_CONST", "@entry": "AT_ENTRY",
+    "@perf": "AT_PERF", "@kregister": "AT_REGISTER", "@uregister": "AT_REGISTER",
+    "@kderef": "AT_DEREF", "@uderef": "AT_DEREF", "@avg": "AT_STAT", "@count": "AT_STAT",
+    "@sum": "AT_STAT", "@min": "AT_STAT", "@max": "AT_STAT", "@variance": "AT_VARIANCE",
+    "@hist_linear": "AT_HIST_LINEAR", "@hist_log": "AT_HIST_LOG",
+}
+
+PRINT_TERMINALS = {
+    "printf": "PRINT_FMT", "sprintf": "PRINT_FMT",
+    "printd": "PRINT_DELIM", "printdln": "PRINT_DELIM", "sprintd": "PRINT_DELIM",
+    "sprintdln": "PRINT_DELIM",
+    "println": "PRINT_NL", "sprintln": "PRINT_NL",
+    "print": "PRINT_PLAIN", "sprint": "PRINT_PLAIN",
+}
+
+_CONV = frozenset("bcsmMdiuoXxp")
+
+
+def check_format(s: str) -> str | None:
+    """staptree.cxx string_to_components: the parse error a printf format raises, or None."""
+    i, n = 0, len(s)
+    while i < n:
+        if s[i] != "%":
+            i += 1
+            continue
+        if i + 1 >= n or s[i + 1] == "%":
+            i += 2
+            continue
+        i += 1
+        started = False
+        if s[i] in "0+- #":
+            started = True
+            i += 1
+        if i >= n:
+            return "trailing incomplete print format conversion" if started else None
+        if s[i] == "*":
+            started = True
+            i += 1
+        elif s[i].isdigit():
+            started = True
+            while i < n and s[i].isdigit():
+                i += 1
+        if i >= n:
+            return "trailing incomplete print format conversion" if started else None
+        if s[i] == ".":
+            i += 1
+            if i >= n:
+                return "trailing incomplete print format conversion"
+            if s[i] == "*":
+                i += 1
+            elif s[i].isdigit():
+                while i < n and s[i].isdigit():
+                    i += 1
+            started = True
+        if i >= n:
+            return "trailing incomplete print format conversion" if started else None
+        if s[i] == "l":
+            i += 1
+        if i >= n:
+            return "trailing incomplete print format conversion" if started else None
+        if s[i] not in _CONV:
+            return "invalid or missing conversion specifier"
+        i += 1
+    return None
+
+
+class Context:
+    """Per-file parse context shared by the lexer class and the builder."""
+
+    def __init__(self, pp, privileged: bool):
+        self.pp = pp
+        self.privileged = privileged
+        self.pending: list[Token] = []
+        self.last: Token | None = None  # stap's last_t, for errors without a token
+        self.context = "unknown"  # stap's con_probe/con_function/...
+        self.prev_types: list[str] = []
+        self.diagnostics = None
+
+    def peek(self) -> Token | None:
+        if not self.pending:
+            t = self.pp.next()
+            if t is None:
+                return None
+            self.pending.append(t)
+        return self.pending[0]
+
+    def take(self) -> Token | None:
+        t = self.peek()
+        if t is not None:
+            self.pending.pop(0)
+        return t
+
+
+def _make(term: str, tok: Token, text: str | None = None) -> LarkToken:
+    lt = LarkToken(term, tok.text if text is None else text, line=tok.line, column=tok.col)
+    lt.stap = tok
+    return lt
+
+
+def candidates(tok: Token) -> list[str]:
+    k = tok.kind
+    if k == IDENTIFIER:
+        if tok.text.startswith("$"):
+            plain = "DOLLARS" if tok.text.strip("$") == "" else "TARGET"
+            return ["PP_WORD", "MEMBER", plain, "IDENT"]
+        if tok.text in PRINT_TERMINALS:
+            return ["PP_WORD", "MEMBER", PRINT_TERMINALS[tok.text], "IDENT"]
+        return ["PP_WORD", "MEMBER", "IDENT"]
+    if k == KEYWORD:
+        return ["PP_WORD", "MEMBER", KEYWORD_TERMINALS[tok.text]]
+    if k == NUMBER:
+        return ["NUMBER"]
+    if k == STRING:
+        return ["STRING"]
+    if k == EMBEDDED:
+        return ["EMBEDDED"]
+    if k == OPERATOR:
+        if tok.text == "*":
+            return ["PP_WORD", "STAR"]
+        if tok.text.startswith("@"):
+            return [AT_TERMINALS.get(tok.text, "AT_OTHER")]
+        return [OPERATOR_TERMINALS.get(tok.text, "OTHER_OP")]
+    return ["JUNK"]
+
+
+class StapLarkLexer(LarkLexer):
+    """Lark custom lexer (interface 2): `lexer_state.text` is a `Context`."""
+
+    __future_interface__ = 2
+
+    def __init__(self, lexer_conf=None):
+        pass
+
+    def lex(self, lexer_state, parser_state):
+        ctx: Context = lexer_state.text
+        try:
+            yield from self._lex(ctx, parser_state)
+        except ParseError as e:
+            e.from_lexer = True
+            raise
+
+    def _lex(self, ctx, parser_state):
+        states = parser_state.parse_conf.states
+        while True:
+            tok = ctx.take()
+            if tok is None:
+                ctx.last = None
+                return
+            ctx.last = tok
+            accepted = states[parser_state.position]
+            cands = candidates(tok)
+            term = next((c for c in cands if c in accepted), cands[-1])
+            if tok.kind == JUNK:
+                raise ParseError(tok.junk, tok, explicit=True, site="junk:" + tok.junk)
+            text = tok.text
+            if term == "PP_WORD":
+                # stap's parse_component: glue adjacent ident/keyword/'*' pieces
+                while True:
+                    u = ctx.peek()
+                    if u is None or u.ws_before:
+                        break
+                    if not (u.kind in (IDENTIFIER, KEYWORD) or (u.kind == OPERATOR and u.text == "*")):
+                        break
+                    text += u.text
+                    ctx.take()
+            elif term == "STRING":
+                # consume_string_literals: adjacent literals join
+                while True:
+                    u = ctx.peek()
+                    if u is None or u.kind != STRING:
+                        break
+                    text += u.text
+                    ctx.take()
+                if ctx.prev_types[-2:] == ["PRINT_FMT", "LPAR"]:
+                    msg = check_format(text)
+                    if msg is not None:
+                        nxt = ctx.peek()
+                        ctx.last = nxt
+                        raise ParseError(msg, nxt, explicit=False)
+            elif term == "RETURN" and ctx.context != "function":
+                raise ParseError("found 'return' not in function context", tok, explicit=False)
+            elif term == "EMBEDDED" and not ctx.privileged:
+                if "NUMBER" in accepted:
+                    # parse_value throws before consuming: the token is read again at top level
+                    ctx.pending.insert(0, tok)
+                    raise ParseError("embedded expression code in unprivileged script; need stap -g",
+                                     tok, explicit=False, skip=False)
+                raise ParseError("embedded code in unprivileged script; need stap -g",
+                                 tok, explicit=False, skip=False)
+            elif term in ("AT_CONST", "AT_REGISTER", "AT_DEREF") and not ctx.privileged \
+                    and "NUMBER" in accepted and not tok.text.startswith("@u"):
+                what = tok.text[1:]
+                raise ParseError(f"using @{what} operator not permitted; need stap -g",
+                                 tok, explicit=False, skip=False)
+            elif term in ("PROBE", "FUNCTION", "GLOBAL", "PRIVATE") and "PROBE" in accepted:
+                ctx.context = {"PROBE": "probe", "FUNCTION": "function", "GLOBAL": "global",
+                               "PRIVATE": "unknown"}[term]
+            elif term == "FUNCTION" and ctx.prev_types[-1:] == ["PRIVATE"]:
+                ctx.context = "function"
+            ctx.prev_types.append(term)
+            if len(ctx.prev_types) > 4:
+                del ctx.prev_types[0]
+            ctx.current = tok
+            yield _make(term, tok, text)
