@@ -98,6 +98,7 @@ HELPERS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     'stp_fmt_str': ('i64', ('ptr', 'i64', 'i64', 'ptr', 'i32', 'i64', 'i64'), False),
     'stp_fmt_bin': ('i64', ('ptr', 'i64', 'i64', 'i64', 'i32', 'i64', 'i64'), False),
     'stp_fmt_mem': ('i64', ('ptr', 'ptr', 'i64', 'i64', 'i64', 'i32', 'i64', 'i64', 'i32', 'ptr'), True),
+    'stp_fmt_star': ('i64', ('i64',), False),
     'stp_fmt_finish': ('i64', ('ptr', 'i64', 'i64'), False),
     'stp_out_init': ('void', ('ptr', 'ptr', 'i64', 'i64'), False),
     'stp_out_write': ('void', ('ptr', 'ptr', 'i64'), False),

@@ -293,6 +293,10 @@ def build(lib):
         s.put(0)
     f.finish(s.result())
 
+    f = Fn(lib, "stp_fmt_star", "i64", ["i64"], ["v"])
+    v32 = f.b.sext(f.b.trunc(f["v"], I32), I64)
+    f.finish(f.max(v32, c64(0)))
+
     f = Fn(lib, "stp_str_from_long", "void", ["ptr", "i64"], ["dst", "v"])
     m = lib.limits.maxstringlen
     n = f.call("stp_fmt_num", f["dst"], c64(0), c64(m), f["v"], FMT_SIGN, c64(-1), c64(-1), 10)

@@ -21,8 +21,9 @@ Conventions (read once, they hold for every row):
   len 0, end with stp_fmt_finish(buf, len, size) which NUL-terminates (so at
   most 511 chars).  printf: buf is a scratch of PRINTF_MAX (8192) bytes, size
   = 8192, then stp_out_write(out, buf, len).  `flags` are stap's print_flag
-  bits (FMT_* below); `width`/`prec` are -1 when absent, else the raw value
-  (static or `*` argument; the helper clamps like stap's compiled printf).
+  bits (FMT_* below); `width`/`prec` are -1 when absent, else the static
+  value or stp_fmt_star(`*` argument); the helper then cuts it to the room
+  left, like stap's compiled printf.
   Numeric conversions pass `base` 8/10/16: %d %i = FMT_SIGN base 10,
   %u = base 10, %o = base 8, %x = base 16, %X = FMT_LARGE base 16,
   %p = FMT_SPECIAL base 16.
@@ -120,6 +121,7 @@ HELPERS: list[Helper] = [
     _h("stp_fmt_mem", "i64", "ptr ptr i64 i64 i64 i32 i64 i64 i32 ptr", True,
        "ctx, buf, len, size, addr, flags, width, prec, hex(0=%m 1=%M), readfn -> len or -1 on error; "
        "readfn is i32 (ptr ctx, i64 addr, ptr dst, i64 n), 0 = ok"),
+    _h("stp_fmt_star", "i64", "i64", False, "v: a `*` width/precision argument as stap takes it ((int)v, negative -> 0)"),
     _h("stp_fmt_finish", "i64", "ptr i64 i64", False, "buf, len, size: NUL-terminate a sprintf result -> strlen"),
     # ---- output
     _h("stp_out_init", "void", "ptr ptr i64 i64", False, "out, data, cap, fd: set up an output buffer"),
