@@ -11,11 +11,12 @@ PROBE(s_null) PROBE(s_unmapped) PROBE(s_prot_none) PROBE(s_cross) PROBE(s_noncan
 PROBE(s_ok) PROBE(s_edge)
 
 int main(void) {
-    char *pages = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *pages = mmap(0, 5 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     munmap(pages + 4096, 4096);                 /* page 1 unmapped */
     mprotect(pages + 2 * 4096, 4096, PROT_NONE); /* page 2 PROT_NONE */
+    munmap(pages + 4 * 4096, 4096);             /* page 4 unmapped */
     memset(pages, 'A', 4096);
-    char *edge = pages + 4096 - 4; memcpy(edge, "xyz", 4);  /* "xyz\0" ends at the page end */
+    char *edge = pages + 4 * 4096 - 4; memcpy(edge, "xyz", 4);  /* "xyz\0" ends at page 3's end */
     s_null(0);
     s_unmapped(pages + 4096 + 100);
     s_prot_none(pages + 2 * 4096 + 8);
