@@ -167,8 +167,14 @@ class DataLowering:
             self.b.store(v, self.b.gep(slots, [c64(i)], source_etype=I64))
         return slots, wild
 
+    def global_of(self, sym) -> GlobalVar:
+        var = sym.referent
+        if var is None:  # e.g. the statistic of a print(@hist_*(s)) that pass 2 left unresolved
+            var = self.unit.program.global_(sym.name)
+        return var
+
     def map_of(self, base) -> tuple[GlobalVar, ir.Value]:
-        var = base.referent
+        var = self.global_of(base)
         return var, self.globals.handle(self.b, var)
 
     # -- reads -----------------------------------------------------------------------
@@ -286,7 +292,7 @@ class DataLowering:
             keys, _ = self.keys(target.indexes)
             self.checked("stp_map_stat_add", [self.fb.ctx, m, keys, value], "array", tok)
         else:
-            self.helper("stp_stat_add", [self.globals.handle(self.b, target.referent), value])
+            self.helper("stp_stat_add", [self.globals.handle(self.b, self.global_of(target)), value])
         return value
 
     def stat_object(self, stat_expr) -> ir.Value:
@@ -297,7 +303,7 @@ class DataLowering:
             var, m = self.map_of(stat_expr.base)
             keys, _ = self.keys(stat_expr.indexes)
             return self.helper("stp_map_stat_ref", [m, keys])
-        return self.globals.handle(self.b, stat_expr.referent)
+        return self.globals.handle(self.b, self.global_of(stat_expr))
 
     def expr_StatOp(self, e):
         stat = self.stat_object(e.stat)

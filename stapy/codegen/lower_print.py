@@ -98,6 +98,15 @@ class PrintLowering:
         else:
             buf = self.globals.printf_buf
             size = c64(H.PRINTF_MAX)
+        hist = getattr(e, "hist", None)
+        if hist is not None:  # print(@hist_*(s)) / sprint(@hist_*(s))
+            stat = self.stat_object(hist.stat)
+            if to_string:
+                n = self.checked("stp_stat_hist_format", [self.fb.ctx, stat, buf, c64(0), size], "aggregate", e.tok)
+                self.helper("stp_fmt_finish", [buf, n, size])
+                return buf
+            self.checked("stp_out_hist", [self.fb.ctx, self.globals.out, stat], "aggregate", e.tok)
+            return None
         if base == "printf":
             try:
                 pieces = parse_format(decode_stap_string(e.format or ""))

@@ -64,7 +64,40 @@ def _pp_table(mb: ModuleBuilder, name: str, texts: list) -> None:
     g.initializer = ir.Constant(ty, consts)
 
 
+def _note_histograms(program) -> None:
+    """Make sure every statistic printed as a histogram has that histogram's shape recorded."""
+    import dataclasses
+
+    from stapy.parser import ast
+
+    def walk(node):
+        if isinstance(node, list):
+            for n in node:
+                walk(n)
+            return
+        if not dataclasses.is_dataclass(node) or isinstance(node, type):
+            return
+        if isinstance(node, ast.HistOp):
+            stat = node.stat.base if isinstance(node.stat, ast.ArrayIndex) else node.stat
+            g = stat.referent if getattr(stat, "referent", None) is not None else program.global_(stat.name)
+            if g is not None and not g.histograms:
+                if node.kind == "log":
+                    g.histograms.append(("log",))
+                else:
+                    g.histograms.append(("linear", *(p.value for p in node.params)))
+        for f in dataclasses.fields(node):
+            if f.name in ("tok", "referent", "type"):
+                continue
+            walk(getattr(node, f.name))
+
+    for p in program.probes:
+        walk(p.body)
+    for f in program.functions:
+        walk(f.body)
+
+
 def translate(program, options) -> Translated:
+    _note_histograms(program)
     limits = program.limits
     mb = ModuleBuilder("stapy_script", limits.MAXSTRINGLEN)
     globals_ = Globals(mb, program, options)
