@@ -79,6 +79,23 @@ class Session:
     def main(self) -> int:
         """Run through options.last_pass, print what that pass prints; return the exit status."""
         last = self.options.last_pass
+        if last >= 4 and self.compiled is None:
+            # an unchanged script compiled before (with no pass-2 warnings): skip passes 1-4
+            from stapy.codegen.jit import lookup_cached
+
+            self.compiled = lookup_cached(self.options)
+            if self.compiled is not None and last == 4:
+                from stapy.codegen.listing import print_compiled
+
+                print_compiled(self.compiled, self.options, self.stdout)
+                return 0
+            if self.compiled is not None:
+                try:
+                    return self.run()
+                except StapError as e:
+                    self.report(e.diagnostics, 5)
+                    print(pass_failed(5), file=self.stderr)
+                    return 1
         steps = [
             (1, self.parse, "stapy.parser.printer", "print_parsed"),
             (2, self.analyze, "stapy.semantic.listing", "print_program"),
