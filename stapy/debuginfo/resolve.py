@@ -328,7 +328,14 @@ def _func_pp(name: str, f: Function | None, line: int | None = None) -> str:
     return f"{name}@{f.decl_file}:{line if line is not None else f.decl_line}"
 
 
+BIG_MODULE_CUS = 300
+
+
 def _cus_for_exact_name(ctx: _Ctx, mod: DwarfModule, name: str) -> tuple[list, set[int]] | None:
+    return _cus_for_pattern(ctx, mod, name)
+
+
+def _cus_for_pattern(ctx: _Ctx, mod: DwarfModule, name: str) -> tuple[list, set[int]] | None:
     """stap's collect_function_cus_from_symtab: an exact name found in the symbol table selects
     the CUs holding its address(es); functions there match by name or by entry address."""
     syms = ctx.ef.lookup(name)
@@ -350,6 +357,7 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
     mod = dwarf_for(ctx.ef)
     out: list[ProbeSite] = []
     seen_entries: set[int] = set()
+    searched_cus: list = []
     comp = "statement" if statement else "function"
     if mod is not None:
         exact = not _has_wildcard(spec.function) and spec.file is None and not spec.scopes
@@ -357,7 +365,15 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
         if picked is not None:
             cus, sym_addrs = picked
         else:
-            cus, sym_addrs = mod.cus(), set()
+            # a DWARF function also matches when an ELF symbol at its entry matches (malloc -> __libc_malloc)
+            sym_addrs = {s.address for s in ctx.ef.lookup(spec.function)} if not spec.scopes else set()
+            cus = mod.cus()
+            if len(cus) > BIG_MODULE_CUS and spec.file is None:
+                # walking every DIE of libc's DWARF with pyelftools takes ~30 s: only the CUs that
+                # hold a matching symbol are read (inline-only functions elsewhere are missed)
+                picked = _cus_for_pattern(ctx, mod, spec.function)
+                cus = picked[0] if picked else []
+        searched_cus = cus
         for cu in cus:
             if spec.file is not None:
                 lt = mod.line_table(cu)
@@ -402,7 +418,7 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
     # symbol-table functions DWARF did not describe (crt code, asm, stripped files)
     dwarf_entries = set(seen_entries)
     if mod is not None:
-        for cu in (mod.cus() if _has_wildcard(spec.function) else []):
+        for cu in (searched_cus if _has_wildcard(spec.function) else []):
             dwarf_entries.update(f.entry_pc for f in mod.functions(cu))
     for s in ctx.ef.lookup(spec.function):
         if s.address in dwarf_entries or s.address in seen_entries:
@@ -444,6 +460,9 @@ def _site(ctx: _Ctx, kind: str, addr: int, entry: int, name: str, f: Function | 
     if ctx.is_return and _RETURN_BLOCKLIST.match(name):
         return None
     pp = f"{ctx.prefix}.{comp}({_q(spec_text)}){ctx.suffix()}"
+    if "p2_text" not in extra and ctx.library is not None:
+        # -p2 names a library's probe by the library itself: process("/lib/libc.so.6").function(...)
+        extra["p2_text"] = f"process({_q(ctx.module)}).{comp}({_q(spec_text)}){ctx.suffix()}"
     return ProbeSite(module=ctx.module, address=addr, entry_pc=entry, kind=kind, is_return=ctx.is_return,
                      function=name, decl_file=f.decl_file if f else None, decl_line=f.decl_line if f else None,
                      pp=pp, pc_text=ctx.pc_text(addr), p2_text=extra.pop("p2_text", pp), process_path=ctx.exe,
