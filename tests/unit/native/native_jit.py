@@ -83,3 +83,31 @@ def native(limits: RuntimeLimits = RuntimeLimits(), allow_missing=True) -> Nativ
 
 def addr(buf) -> int:
     return ctypes.addressof(buf)
+
+
+def sprintf(n: Native, *pieces, size=None) -> bytes:
+    """Run a pre-split format: pieces are ("lit", text) / ("num", v, flags, w, p, base) / ("char", v, flags, w)
+    / ("str", s, flags, w, p) / ("bin", v, flags, w, p); returns the bytes written (raw, NULs kept)."""
+    size = size or n.M
+    buf = ctypes.create_string_buffer(size + 16)
+    length = 0
+    keep = []
+    for kind, *a in pieces:
+        if kind == "lit":
+            t = a[0].encode() if isinstance(a[0], str) else a[0]
+            keep.append(t)
+            length = n.stp_fmt_lit(buf, length, size, t, len(t))
+        elif kind == "num":
+            length = n.stp_fmt_num(buf, length, size, *a)
+        elif kind == "char":
+            length = n.stp_fmt_char(buf, length, size, *a)
+        elif kind == "str":
+            s = n.s(a[0])
+            keep.append(s)
+            length = n.stp_fmt_str(buf, length, size, s, *a[1:])
+        elif kind == "bin":
+            length = n.stp_fmt_bin(buf, length, size, *a)
+        else:
+            raise ValueError(kind)
+        assert 0 <= length <= size
+    return buf.raw[:length]
