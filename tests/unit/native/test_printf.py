@@ -68,7 +68,8 @@ NUMBERS = [
 
 @pytest.mark.parametrize("label,value,flags,width,prec,expected", NUMBERS, ids=[n[0] for n in NUMBERS])
 def test_number(label, value, flags, width, prec, expected):
-    base = {"d": 10, "i": 10, "u": 10, "o": 8, "x": 16, "X": 16, "p": 16}[label.split()[0][-1]]
+    conv = next(c for c in label[1:] if c.isalpha())
+    base = {"d": 10, "i": 10, "u": 10, "o": 8, "x": 16, "X": 16, "p": 16}[conv]
     assert sprintf(N, ("num", value, flags, width, prec, base)) == expected
 
 
