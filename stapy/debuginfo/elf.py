@@ -43,7 +43,8 @@ from elftools.elf.elffile import ELFFile
 
 DEBUG_ROOTS: tuple[str, ...] = ("/usr/lib/debug",)
 
-_STT = {0: "notype", 1: "object", 2: "func", 3: "section", 4: "file", 5: "common", 6: "tls", 10: "func"}  # 10 = GNU_IFUNC
+# GNU_IFUNC resolvers are not probe targets for stap ('strlen' in libc: no match), but they name addresses
+_STT = {0: "notype", 1: "object", 2: "func", 3: "section", 4: "file", 5: "common", 6: "tls", 10: "ifunc"}
 _STB = {0: "local", 1: "global", 2: "weak", 10: "unique"}
 
 
@@ -52,7 +53,7 @@ class Symbol:
     name: str
     address: int
     size: int
-    kind: str       # 'func', 'object', 'notype', 'tls', ...
+    kind: str       # 'func', 'object', 'ifunc', 'notype', 'tls', ...
     binding: str    # 'local', 'global', 'weak'
     shndx: int
     dynamic: bool   # came from .dynsym (i.e. exported/imported)
@@ -267,7 +268,7 @@ class ElfFile:
     def _addr_index(self) -> tuple[list[int], list[Symbol]]:
         best: dict[int, Symbol] = {}
         for s in self.symbols:
-            if s.kind not in ("func", "object") or s.shndx == 0 or not s.address:
+            if s.kind not in ("func", "object", "ifunc") or s.shndx == 0 or not s.address:
                 continue
             old = best.get(s.address)
             # prefer sized, global, then shorter names (e.g. 'malloc' over '__libc_malloc')
