@@ -227,3 +227,43 @@ class ExprLowering:
         new = self.b.add(old, delta)
         self.b.store(new, ptr)
         return new if e.prefix else old
+
+
+class RegexLowering:
+    """`s =~ "ERE"` / `!~`: libc's POSIX regcomp(REG_EXTENDED) compiled once per site on first use.
+
+    The pattern is a compile-time literal; Python's `re` checks it is sane at
+    translation time, and each site owns a module-level regex_t (glibc: 64
+    bytes) plus a flag saying it is compiled.
+    """
+
+    REGEX_T_BYTES = 64
+    REG_EXTENDED = 1
+
+    def expr_RegexMatch(self, e):
+        from stapy.codegen.irbuilder import I32, I8, c32
+
+        mb = self.fb.mb
+        subject = self.expr(e.left)
+        pattern = decode_stap_string(e.regex)
+        ty = ir.ArrayType(I8, self.REGEX_T_BYTES)
+        re_g = ir.GlobalVariable(mb.module, ty, name=mb.unique("stapy_regex"))
+        re_g.initializer = ir.Constant(ty, None)
+        re_g.linkage = "internal"
+        ready = ir.GlobalVariable(mb.module, I64, name=mb.unique("stapy_regex_ready"))
+        ready.initializer = c64(0)
+        ready.linkage = "internal"
+        regcomp = mb.declare("regcomp", I32, [PTR, PTR, I32])
+        regexec = mb.declare("regexec", I32, [PTR, PTR, I64, PTR, I32])
+        b = self.b
+        fb = self.fb
+        comp, go = fb.new_block("re.compile"), fb.new_block("re.exec")
+        b.cbranch(b.icmp_signed("==", b.load(ready, typ=I64), c64(0)), comp, go)
+        b.position_at_end(comp)
+        b.call(regcomp, [re_g, fb.str_const(pattern), c32(self.REG_EXTENDED)])
+        b.store(c64(1), ready)
+        b.branch(go)
+        b.position_at_end(go)
+        rc = b.call(regexec, [re_g, subject, c64(0), ir.Constant(PTR, None), c32(0)])
+        hit = b.icmp_signed("==" if e.op == "=~" else "!=", rc, c32(0))
+        return b.zext(hit, I64)

@@ -16,7 +16,7 @@ from stapy.codegen import abi
 from stapy.codegen.builtins import BuiltinLowering
 from stapy.codegen.irbuilder import HANDLER_TYPE, I32, I64, I8, PTR, FunctionBuilder, c32, c64
 from stapy.codegen.lower_data import DataLowering
-from stapy.codegen.lower_expr import ExprLowering, translation_error
+from stapy.codegen.lower_expr import ExprLowering, RegexLowering, translation_error
 from stapy.codegen.lower_print import PrintLowering
 from stapy.codegen.lower_stmt import StmtLowering
 from stapy.semantic.program import STRING, LocalVar
@@ -35,7 +35,7 @@ def function_type(fdef) -> ir.FunctionType:
     return ir.FunctionType(I32, args)
 
 
-class Lowerer(ExprLowering, StmtLowering, DataLowering, PrintLowering, BuiltinLowering):
+class Lowerer(ExprLowering, RegexLowering, StmtLowering, DataLowering, PrintLowering, BuiltinLowering):
     """Lowers one handler or one function body."""
 
     def __init__(self, unit, fb: FunctionBuilder, ret_slot=None, probe=None):
