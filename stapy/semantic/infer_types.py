@@ -62,11 +62,15 @@ class Inference:
 
     def mismatch_binary(self, e):
         self.still += 1
+        if not self.assert_resolvability:
+            return
         self.rep.error(f"type mismatch: left and right sides don't agree "
                        f"({type_name(e.left.type)} vs {type_name(e.right.type)})", e.tok, key="mismatch binary")
 
     def mismatch(self, tok, t1, t2):
         self.still += 1
+        if not self.assert_resolvability:
+            return
         msg = f"type mismatch: expected {type_name(t1)}"
         if t2 is not None:
             msg += f" but found {type_name(t2)}"
@@ -74,6 +78,8 @@ class Inference:
 
     def mismatch_decl(self, tok, typ, decl, index=-1):
         self.still += 1
+        if not self.assert_resolvability:
+            return
         if self.current_function is not None and index == -1:
             for i, p in enumerate(self.current_function.params):
                 if p is decl:
@@ -106,18 +112,19 @@ class Inference:
                 return self.mismatch_decl(ref.tok, t, decl)
             if te is not None and t is not None and te != t:
                 return self.mismatch_decl(ref.tok, t, decl)
+            # 4.8 propagates one step per visit and catches disagreements in a later round
             if re is None and t is not None:
                 ref.type = t
                 self.resolved(ref.tok, t)
-                continue
+                return
             if re is None and te is not None:
                 ref.type = te
                 self.resolved(ref.tok, te)
-                continue
+                return
             if re is not None and te is None:
                 decl.type = re
                 self.resolved(ref.tok, re, decl)
-                continue
+                return
             if not accept_unknown:
                 self.unresolved(ref.tok)
             return
@@ -275,7 +282,7 @@ class Inference:
             if sub is not None and e.type is None:
                 e.type = sub
                 self.resolved(e.tok, sub)
-            if sub is None and e.left.type is not None:
+            if sub is None and e.left.type is not None and e.type is None:
                 e.type = e.left.type
                 self.resolved(e.tok, e.type)
             if e.left.type is not None and e.right.type is not None and e.left.type != e.right.type:
@@ -310,7 +317,7 @@ class Inference:
             if ee is None:
                 continue
             ft = decl.index_types[i]
-            self.t = ft
+            self.t = None  # 4.8 visits indexes without an expected type
             self.expr(ee)
             at = ee.type
             if at in (STRING, LONG) and ft is None:
@@ -359,7 +366,7 @@ class Inference:
             for i, ee in enumerate(e.args):
                 p = fd.params[i]
                 ft = p.type
-                self.t = ft
+                self.t = None
                 self.expr(ee)
                 at = ee.type
                 if at in (STRING, LONG) and ft is None:
@@ -568,7 +575,22 @@ class Inference:
             if not g.index_types and g.wrap:
                 raise TypeAbort("wrapping not supported for scalars", g.tok, "wrap scalar")
 
+    def preset_literals(self):
+        """Literals are typed from birth in stap (their type is known before any round)."""
+        from stapy.semantic.draft import walk
+        bodies = [p.body for p in self.d.probes] + [p.point.condition for p in self.d.probes]
+        bodies += [f.body for f in self.d.functions.values()]
+        for b in bodies:
+            if b is None:
+                continue
+            for n in walk(b):
+                if isinstance(n, ast.NumberLit):
+                    n.type = LONG
+                elif isinstance(n, ast.StringLit):
+                    n.type = STRING
+
     def run(self):
+        self.preset_literals()
         while True:
             self.newly = self.still = 0
             before = self.rep.error_count
