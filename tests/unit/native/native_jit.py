@@ -33,6 +33,9 @@ class Native:
         mod = llvm.parse_assembly(str(self.module_ir))
         mod.verify()
         target = llvm.Target.from_default_triple().create_target_machine(opt=2)
+        pto = llvm.create_pipeline_tuning_options(speed_level=2)
+        pb = llvm.create_pass_builder(target, pto)
+        pb.getModulePassManager().run(mod, pb)
         self.engine = llvm.create_mcjit_compiler(mod, target)
         self.engine.finalize_object()
         self._fns = {}
