@@ -113,6 +113,8 @@ class Dispatcher:
                          for i in parent.shadow]
             child.returns_active = len(nt.shadow)
             child.armed = set(proc.armed)
+            child.hooked_libs = set(proc.hooked_libs)
+            child.entry_hooked = proc.entry_hooked
             child.threads[tid] = nt
             e.threads[tid] = nt
             e.procs[tid] = child
@@ -133,6 +135,8 @@ class Dispatcher:
         proc.xol = None
         proc.returns_active = 0
         proc.armed = set()
+        proc.hooked_libs = set()
+        proc.entry_hooked = False
         th.shadow = []
         th.exiting = False
         proc.exe = exe_of(proc.tgid)

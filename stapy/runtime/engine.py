@@ -39,6 +39,7 @@ import time
 
 from stapy.codegen import abi
 from stapy.runtime import breakpoints as bpmod
+from stapy.runtime import cxxunwind
 from stapy.runtime import guarded, ptrace as pt
 from stapy.runtime import stops, uretprobe, xol as xolmod
 from stapy.runtime.arch import x86_64 as arch
@@ -166,6 +167,39 @@ class Engine:
                 self.unresolved.append((p, f"cannot place a breakpoint at {addr:#x}"))
                 continue
             (bp.entry if p.kind == "entry" else bp.returns).append(p)
+        if proc.xol is not None:
+            cxxunwind.install(self, proc)
+        if not proc.entry_hooked:
+            self._hook_entry(proc, thread)
+
+    def _hook_entry(self, proc: Process, thread: Thread) -> None:
+        """Stop once at the program's entry point: by then ld.so has mapped the DT_NEEDED libraries,
+        whose probes (and C++ unwinder hooks) are armed there."""
+        from stapy.debuginfo import elf
+
+        proc.entry_hooked = True
+        needs = [p for p in self.probes if p.path and p.path != os.path.realpath(proc.exe)]
+        if not needs and not any(p.kind == "return" for p in self.probes):
+            return
+        try:
+            entry = elf.open_elf(proc.exe).elffile.header.e_entry + (elf.load_bias(proc.tgid, proc.exe) or 0)
+        except (OSError, ValueError, TypeError):
+            return
+        regs = arch.Regs()
+        pt.getregs(thread.tid, regs)
+        if regs[arch.RIP] == entry or proc.xol is None and self._map_xol(proc, thread) is None:
+            return
+        bp = bpmod.insert(proc, entry, proc.xol)
+        if bp is not None and bp.internal is None:
+            bp.internal = lambda e, th, r: e.arm(th.process, th)
+            self.dirty = True
+
+    def _map_xol(self, proc: Process, thread: Thread):
+        try:
+            proc.xol = xolmod.map_xol(proc, thread)
+        except (xolmod.InjectError, OSError):
+            return None
+        return proc.xol
 
     # -- targets -----------------------------------------------------------
     def launch(self, argv) -> int:

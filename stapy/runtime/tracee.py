@@ -37,6 +37,8 @@ class Process:
     exit_status: int | None = None               # raw wait status once gone
     table: object = None                         # native breakpoint table (hot loop), if any
     armed: set = field(default_factory=set)      # ids of probes armed (or found unresolvable) here
+    hooked_libs: set = field(default_factory=set)  # libraries whose C++ unwinder hooks are armed
+    entry_hooked: bool = False                   # the program entry point re-arms library probes
 
     # -- memory ---------------------------------------------------------
     def open_mem(self) -> None:

@@ -129,3 +129,19 @@ def test_launch_missing_command(watchdog, capfd):
     assert e.run() == "exited"
     assert e.child_exit_warning() == "Child process exited with status 1"
     assert "/nonexistent/cmd: No such file or directory" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("flags", OPT, ids=["O0", "O2"])
+def test_cxx_exception_through_return_probes(H, watchdog, flags):
+    exe = str(build_target("engine_cxx.cc", flags=flags))
+    e = engine(watchdog)
+    for i, name in enumerate(("thrower", "middle", "catcher")):
+        e.add_probe(exe, name, H["ret"], "return", i)
+        e.add_probe(exe, name, H["count"], "entry", 10 + i)
+    e.launch([exe])
+    assert e.unresolved == []
+    assert e.run() == "exited"
+    assert e.target_status == 0     # no std::terminate: the unwinder never saw the trampoline
+    assert [H.counts[10], H.counts[11], H.counts[12]] == [10, 10, 10]
+    assert [H.counts[0], H.counts[1], H.counts[2]] == [5, 5, 10]   # unwound frames do not return
+    assert H.rets[0] == 5 and H.rets[1] == 10 and H.rets[2] & 0xFFFFFFFF == 5 * 2 - 5  # int in eax
