@@ -21,8 +21,10 @@ def run(d: Draft) -> Draft:
     for name in sorted(d.functions):
         fd = d.functions[name]
         sig = _signature(fd)
-        same = next((k for k in kept if _signature(k) == sig), None)
-        if same is not None and fd.body is not None:
+        same = None
+        if isinstance(fd.body, ast.Block):  # native placeholders all look alike; never merge them
+            same = next((k for k in kept if isinstance(k.body, ast.Block) and _signature(k) == sig), None)
+        if same is not None:
             replaced[id(fd)] = same
         else:
             kept.append(fd)

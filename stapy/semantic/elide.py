@@ -305,6 +305,22 @@ class Elider:
             return s
         return s
 
+    # -- overloads that can never run ------------------------------------
+    def dead_overloads(self):
+        """After an overload without `next`, later ones are unreachable (stap's semantic_pass_overload)."""
+        from stapy.semantic.draft import walk
+        bodies = [p.body for p in self.d.probes] + [f.body for f in self.d.functions.values()
+                                                     if isinstance(f.body, ast.Block)]
+        for b in bodies:
+            for n in walk(b):
+                if isinstance(n, ast.FunctionCall) and n.referent and len(n.referent) > 1:
+                    for i, fd in enumerate(n.referent):
+                        if not _has_next(fd):
+                            if i + 1 < len(n.referent):
+                                n.referent = n.referent[: i + 1]
+                                self.relaxed = False
+                            break
+
     # -- the driver -------------------------------------------------------
     def run(self):
         unopt = self.d.options.unoptimized
@@ -320,6 +336,8 @@ class Elider:
                 self.dead_assignments()
                 self.dead_statements()
             self.fold_all()
+            if not unopt:
+                self.dead_overloads()
             iteration += 1
             if self.relaxed or iteration > 50:
                 break
@@ -332,6 +350,13 @@ class Elider:
                 self.rep.warning(f"Probe '{p.point.components[0].functor}' has been elided", p.tok)
         if not unopt:
             self.d.probes = kept
+
+
+def _has_next(fd) -> bool:
+    from stapy.semantic.draft import walk
+    if isinstance(fd.body, ast.EmbeddedStmt):
+        return "STAP_NEXT" in fd.body.code
+    return any(isinstance(n, ast.Next) for n in walk(fd.body))
 
 
 def first_token(e):

@@ -312,12 +312,12 @@ class Inference:
         elif e.type != sub:
             self.mismatch(e.tok, sub, e.type)
 
-    def index_list(self, indexes, decl, tok):
+    def index_list(self, indexes, decl, tok, expect=False):
         for i, ee in enumerate(indexes):
             if ee is None:
                 continue
             ft = decl.index_types[i]
-            self.t = None  # 4.8 visits indexes without an expected type
+            self.t = ft if expect else None  # 4.8: array indexes get no expected type, foreach keys do
             self.expr(ee)
             at = ee.type
             if at in (STRING, LONG) and ft is None:
@@ -392,10 +392,12 @@ class Inference:
 
     def print_format(self, e):
         unresolved_args = 0
-        hist = [a for a in e.args if isinstance(a, ast.HistOp)]
-        if hist and len(e.args) == 1:
+        hist = getattr(e, "hist", None)
+        if hist is None and len(e.args) == 1 and isinstance(e.args[0], ast.HistOp):
+            hist = e.args[0]
+        if hist is not None:
             self.t = None
-            self.expr(hist[0])
+            self.expr(hist)
         elif e.format is not None:
             convs = conversions(e.format)
             expected = sum(1 + c.dynamic_width + c.dynamic_precision for c in convs)
@@ -481,7 +483,9 @@ class Inference:
 
     def foreach(self, s):
         wanted = None
-        if isinstance(s.array, ast.HistOp):
+        if s.array is None:
+            pass
+        elif isinstance(s.array, ast.HistOp):
             if len(s.keys) != 1:
                 self.unresolved(s.tok)
             self.t = LONG
@@ -495,9 +499,9 @@ class Inference:
             if len(s.keys) != len(decl.index_types):
                 self.unresolved(s.tok)
             else:
-                self.index_list(s.keys, decl, s.tok)
+                self.index_list(s.keys, decl, s.tok, expect=True)
                 if s.slice:
-                    self.index_list(s.slice, decl, s.tok)
+                    self.index_list(s.slice, decl, s.tok, expect=True)
             self.t = None
             self.expr(s.array)
             wanted = s.array.type

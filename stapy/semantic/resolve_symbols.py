@@ -135,6 +135,10 @@ class Resolver:
                     init = getattr(e, "value", None)
             gv = GlobalVar(name=decl.name, mangled=mangled, size=decl.size, wrap=decl.wrap, init=init,
                            private=decl.private, tok=decl.tok, decl=decl)
+            if isinstance(init, int):
+                gv.type = "long"
+            elif isinstance(init, str):
+                gv.type = "string"
             gv.from_tapset = from_tapset
             self.global_decls[id(decl)] = gv
             self.d.globals.append(gv)
@@ -201,7 +205,9 @@ class Resolver:
             for x in s.slice or []:
                 if x is not None:
                     self.expr(x)
-            if isinstance(s.array, ast.Symbol):
+            if s.array is None:
+                pass  # the parser could not tell what is iterated
+            elif isinstance(s.array, ast.Symbol):
                 arr = s.array
                 v = self.find_var(arr.name, len(s.keys), arr.tok)
                 if v is None or isinstance(v, LocalVar):
@@ -279,6 +285,8 @@ class Resolver:
             if not e.referent:
                 e.referent = self.find_functions(e)
         elif isinstance(e, ast.PrintFormat):
+            if getattr(e, "hist", None) is not None:
+                self.expr(e.hist)
             for a in e.args:
                 self.expr(a)
         elif isinstance(e, (ast.StatOp, ast.HistOp)):

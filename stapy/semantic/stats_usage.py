@@ -40,7 +40,7 @@ def run(d: Draft) -> Draft:
                 else:
                     shape = ("linear",) + tuple(getattr(p, "value", None) for p in n.params)
                 if g.histograms and g.histograms[0] != shape:
-                    d.reporter.error("multiple histogram types declared on '" + g.name + "'", n.tok)
+                    d.reporter.error(f"multiple histogram types declared on '{g.mangled}'", n.tok)
                 elif not g.histograms:
                     g.histograms.append(shape)
             elif isinstance(n, ast.Foreach) and n.sort_aggregate and isinstance(n.array, ast.Symbol):

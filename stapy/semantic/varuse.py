@@ -165,6 +165,7 @@ class VarUse:
             self.lvalue_read = True
             if not e.name.startswith("s"):
                 self.embedded_seen = True
+            self.expr(getattr(e, "hist", None))
             for a in e.args:
                 self.expr(a)
             self.lvalue_read = old
