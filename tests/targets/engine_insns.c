@@ -15,6 +15,7 @@ long i_push(long x);   /* push %r12 */
 long i_sub(long x);    /* sub $0x1000,%rsp */
 long i_ret(long x);    /* ret */
 long i_mov(long x);    /* mov value(%rip),%rax */
+long i_vex(long x);    /* vmovq value(%rip),%xmm0: VEX + RIP-relative, stepped in place */
 
 asm(".text\n"
     ".globl i_call\ni_call: call helper\n add $1, %rax\n ret\n"
@@ -25,7 +26,8 @@ asm(".text\n"
     ".globl i_push\ni_push: push %r12\n mov %rdi, %r12\n lea 3(%r12), %rax\n pop %r12\n ret\n"
     ".globl i_sub\ni_sub: sub $0x1000, %rsp\n lea 4(%rdi), %rax\n add $0x1000, %rsp\n ret\n"
     ".globl i_ret\ni_ret: ret\n"
-    ".globl i_mov\ni_mov: mov value(%rip), %rax\n add %rdi, %rax\n ret\n");
+    ".globl i_mov\ni_mov: mov value(%rip), %rax\n add %rdi, %rax\n ret\n"
+    ".globl i_vex\ni_vex: vmovq value(%rip), %xmm0\n vmovq %xmm0, %rax\n add %rdi, %rax\n ret\n");
 
 int main(void) {
     int bad = 0;
@@ -39,6 +41,7 @@ int main(void) {
         if (i_sub(6) != 10) bad |= 64;
         i_ret(0);
         if (i_mov(8) != 15) bad |= 128;
+        if (i_vex(9) != 16) bad |= 256;
     }
     printf("bad=%d\n", bad);
     return bad;

@@ -5,6 +5,7 @@ import pytest
 
 from conftest import build_target
 from enginefix import H, watchdog  # noqa: F401  (fixtures)
+from stapy.runtime.arch import x86_64 as arch
 from stapy.runtime.engine import Engine
 
 OPT = [("-O0", "-g"), ("-O2", "-g")]
@@ -65,13 +66,15 @@ def test_every_resume_kind(H, watchdog):
     exe = str(build_target("engine_insns.c", flags=("-O0",)))
     e = engine(watchdog, hotloop=False)
     names = ["i_call", "i_jmp", "i_jcc", "i_jcc_j", "i_icall", "i_icall_c", "i_lea", "i_push", "i_sub",
-             "i_ret", "i_mov", "helper"]
+             "i_ret", "i_mov", "i_vex", "helper"]
     for i, n in enumerate(names):
         e.add_probe(exe, n, H["count"], "entry", i)
     e.launch([exe])
     assert e.unresolved == []
     plans = {bp.address: bp.plan for bp in e.procs[e.target_pid].breakpoints.values()}
-    assert len(plans) == len(names)
+    assert len(plans) >= len(names)
+    ops = sorted({p.op for p in plans.values()})
+    assert ops == [arch.OP_XOL, arch.OP_PUSH, arch.OP_SUBRSP, arch.OP_INPLACE]
     assert e.run() == "exited"
     assert e.target_status == 0, e.target_status   # main checked every result
     counts = dict(zip(names, H.counts))
@@ -145,3 +148,56 @@ def test_cxx_exception_through_return_probes(H, watchdog, flags):
     assert [H.counts[10], H.counts[11], H.counts[12]] == [10, 10, 10]
     assert [H.counts[0], H.counts[1], H.counts[2]] == [5, 5, 10]   # unwound frames do not return
     assert H.rets[0] == 5 and H.rets[1] == 10 and H.rets[2] & 0xFFFFFFFF == 5 * 2 - 5  # int in eax
+
+
+def test_return_pool_exhaustion_counts_misses(H, watchdog):
+    exe = str(build_target("engine_recurse.c", flags=("-O0", "-g")))
+    e = engine(watchdog, maxactive=2)
+    p = e.add_probe(exe, "fact", H["ret"], "return", 0)
+    e.launch([exe, "fact"])
+    assert e.run() == "exited" and e.target_status == 0
+    # fact(i) nests i deep; only 2 instances at a time: i=1 -> 1, i=2 -> 2, i>=3 -> 2 returns each
+    assert H.counts[0] == 1 + 2 + 2 + 2 + 2
+    assert p.misses == 0 + 0 + 1 + 2 + 3
+    assert H.counts[0] + p.misses == 15
+
+
+def test_hijack_fault_releases_instance(H, watchdog):
+    """Step 2 of the hijack faults (an unreadable [rsp]): the instance is released, a miss counted,
+    the tracee untouched."""
+    from stapy.runtime import ptrace as pt
+    from stapy.runtime import uretprobe
+
+    exe = str(build_target("engine_recurse.c", flags=("-O0", "-g")))
+    e = engine(watchdog)
+    p = e.add_probe(exe, "fact", H["ret"], "return", 0)
+    pid = e.launch([exe, "fact"])
+    proc = e.procs[pid]
+    th = proc.threads[pid]
+    bp = next(b for b in proc.breakpoints.values() if b.returns)
+    regs = arch.Regs()
+    pt.getregs(pid, regs)
+    for bad in (0, 0x8000000000000000, 0xFFFFFFFF81000000):
+        regs[arch.RSP] = bad
+        assert uretprobe.hijack(proc, th, bp, regs, e.maxactive) is None
+    assert p.misses == 3 and proc.returns_active == 0 and th.shadow == []
+    assert e.run() == "exited" and e.target_status == 0
+    assert H.counts[0] == 15
+
+
+def test_library_and_statement_probes(H, watchdog):
+    """process("libc.so.6").function("puts") (armed once ld.so mapped libc) and statement(ADDR)."""
+    from stapy.debuginfo import elf
+
+    exe = str(build_target("engine_insns.c", flags=("-O0",)))
+    libc = "/lib/x86_64-linux-gnu/libc.so.6"
+    e = engine(watchdog)
+    e.add_probe(libc, "puts", H["string"], "entry", 0)
+    e.add_probe(libc, "printf", H["string"], "entry", 1)
+    jcc = elf.open_elf(exe).lookup("i_jcc_j", kinds=("func", "notype"))[0].address
+    e.add_probe(exe, jcc, H["count"], "entry", 2)
+    e.launch([exe])
+    assert e.run() == "exited" and e.target_status == 0
+    assert e.unresolved == []
+    assert H.counts[1] == 1 and H.string(1) == b"bad=%d\n"
+    assert H.counts[2] == 6

@@ -218,3 +218,81 @@ def test_group_stop_is_kept(H, watchdog):
     assert seen["state"] == "t"  # traced-stopped, not running
     assert seen["still"] == seen["stopped_count"]
     assert H.counts[0] == 15 and e.target_status == 0
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_detach_under_load_loses_nothing(H, watchdog, hot):
+    """Stop mid-run while 8 threads hit entry and return probes: after detach the program
+    finishes with exactly the result it computes untraced."""
+    exe = str(build_target("engine_calls.c", flags=("-O2", "-g")))
+    want = subprocess.run([exe, "4000", "8"], capture_output=True, text=True)
+    ended = []
+
+    class Hooks:
+        t = time.monotonic() + 0.4
+
+        def next_deadline(self):
+            return self.t
+
+        def on_deadline(self, now):
+            self.t = 1e18
+            e.request_stop("timer")
+
+        def thread_end(self, pid, tid):
+            ended.append(tid)
+
+    e = engine(watchdog, hotloop=hot)
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    e.add_probe(exe, "g", H["ret"], "return", 1)
+    e.add_probe(exe, "h", H["string"], "entry", 2)
+    out = subprocess.PIPE
+    pid = e.launch(["/bin/sh", "-c", f"exec {exe} 4000 8 > /dev/null"])
+    watchdog.pids.append(pid)
+    assert e.run(Hooks()) == "timer"
+    assert H.counts[0] > 0
+    e.detach_all()
+    _, status = os.waitpid(pid, 0)
+    assert status == want.returncode << 8
+    del out
+
+
+def test_thread_end_hooks(H, watchdog):
+    exe = str(build_target("engine_calls.c", flags=("-O0",)))
+    began, ended = [], []
+
+    class Hooks:
+        def thread_begin(self, pid, tid):
+            began.append(tid)
+
+        def thread_end(self, pid, tid):
+            ended.append(tid)
+
+    e = engine(watchdog, hooks=Hooks())
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    pid = e.launch([exe, "10", "4"])
+    assert e.run() == "exited"
+    assert len(began) == 4 and set(began) <= set(ended) and pid in ended
+
+
+def test_sigint_to_tracer_ends_session(H, watchdog):
+    exe = str(build_target("engine_recurse.c", flags=("-O0",)))
+    e = engine(watchdog)
+    e.add_probe(exe, "tick", H["count"], "entry", 0)
+    e.add_probe(exe, "tick", H["ret"], "return", 1)
+    pid = e.launch([exe, "sleep", "20"])
+    watchdog.pids.append(pid)
+
+    class Hooks:
+        t = time.monotonic() + 0.15
+
+        def next_deadline(self):
+            return self.t
+
+        def on_deadline(self, now):
+            self.t = 1e18
+            os.kill(os.getpid(), signal.SIGINT)
+
+    assert e.run(Hooks()) == "signal"
+    e.detach_all()
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
