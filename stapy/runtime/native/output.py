@@ -52,6 +52,7 @@ def build(lib):
     with f.while_(lambda: f.gt(f.get(n), 0)):
         length = f.ld64(out, LEN)
         room = b.sub(f.ld64(out, CAP), length)
+        f.break_if(f.le(f.ld64(out, CAP), 0))  # no buffer: nothing can be kept
         with f.if_(f.le(room, 0)):
             f.call("stp_i_out_drain", out)
             f.cont()
