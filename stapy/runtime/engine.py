@@ -12,13 +12,22 @@
     pid = eng.launch(argv)        -c: fork, PTRACE_SEIZE, exec; probes are armed at the exec stop, before
                                   the command's first instruction; the command stays stopped until run()
     eng.attach(pid)               -x: seize every thread, arm probes; threads stay stopped until run()
-    reason = eng.run(hooks=None)  event loop until every tracee is gone ('exited'), request_stop() was
-                                  called ('stopped'), or SIGINT/SIGTERM/SIGHUP arrived ('signal')
+    reason = eng.run(hooks=None)  event loop until the -c/-x process (or every tracee) is gone ('exited'),
+                                  request_stop(reason) was called (that reason, default 'stopped'), or
+                                  SIGINT/SIGTERM/SIGHUP arrived ('signal'); timers come from hooks
+    eng.request_stop(reason)      end run() after the current stop (exit(), MAXERRORS, a timer)
     eng.detach_all()              remove every int3, restore every hijacked return address, unmap the XOL
-                                  area, detach every thread outside any step (pending signals re-delivered)
+                                  area, detach every thread outside any step (pending signals re-delivered);
+                                  call it in a `finally` on every way out (also after 'exited': children)
+    eng.hits(probe), probe.misses handler runs (both paths) and hits that could not run
     eng.target_status             raw wait status of the -c/-x process once it ended, else None
     eng.child_exit_warning()      stap's `Child process exited with status N` / `with signal N (Name)` or None
     eng.unresolved                [(probe, reason)] locations that could not be armed
+
+Order for the driver: Engine(hooks) -> add_probe()* -> launch()/attach() (the target is stopped before
+its first instruction / where it was: run begin probes now) -> run() -> end probes -> detach_all().
+Rare events (new threads, exits, signals, return probes, handler statuses other than OK/NEXT) go through
+Python (dispatch.py); the common entry hit never leaves the native loop (hotloop.py).
 
 `hooks` (given to Engine() to see the target's own process_begin at launch/attach, or to run())
 is any object; the engine calls whichever of these it has:
@@ -392,8 +401,8 @@ class Engine:
             self._deadlines()
             if self.stopping:
                 return self.stop_reason
-            if not self.procs:
-                return "exited"
+            if not self.procs or (self.target_pid is not None and self.target_status is not None):
+                return "exited"  # everything traced is gone, or the -c/-x process itself ended
             self._arm_timer()
             if self.hot is not None:
                 r = self.hot.run()
@@ -415,39 +424,32 @@ class Engine:
 
     # -- the end ----------------------------------------------------------------------
     def detach_all(self) -> None:
-        """Leave every tracee as found: no int3, no hijacked return address, no XOL area, no stop."""
+        """Leave every tracee as found: no int3, no hijacked return address, no XOL area, no stop.
+
+        Order matters: first every thread is brought to a stop we own (PTRACE_INTERRUPT; a stop at one
+        of our int3s is rewound, a signal is kept to re-deliver), then memory is repaired while nothing
+        runs, then each thread is detached with its pending signal."""
         signal.setitimer(signal.ITIMER_REAL, 0)
-        for tid, th in list(self.threads.items()):
-            if tid in self.held or th.exiting:
-                continue
-            try:
-                pt.interrupt(tid)
-            except ProcessLookupError:
-                continue
-            self._collect_stop(tid)
-        # threads created while we collected (clone events) are stopped at their first stop
-        for tid in list(self.threads):
-            if tid not in self.held and not self.threads[tid].exiting:
+        for _ in range(2):  # a second pass collects threads cloned while we collected
+            for tid, th in list(self.threads.items()):
+                if tid in self.held or th.exiting:
+                    continue
+                try:
+                    pt.interrupt(tid)
+                except OSError:
+                    continue
                 self._collect_stop(tid)
         for proc in list(self.procs.values()):
             if proc.memfd < 0:
                 continue
-            for t in proc.threads.values():
-                if t.tid in self.held:
-                    pass
-            bpmod.remove_all(proc)
-            if proc.xol is not None:
-                uretprobe.restore_all(proc)
-                th = next((t for t in proc.threads.values() if t.tid in self.held and not t.exiting), None)
-                if th is not None:
-                    try:
-                        xolmod.inject_syscall(proc, th, xolmod.SYS_MUNMAP, (proc.xol.base, proc.xol.size))
-                        if th.pending_signal:
-                            self.held[th.tid] = self.held[th.tid] or th.pending_signal
-                    except (xolmod.InjectError, OSError):
-                        pass
+            try:
+                bpmod.remove_all(proc)
+                if proc.xol is not None:
+                    uretprobe.restore_all(proc)
+                    self._unmap_xol(proc)
+            finally:
                 proc.xol = None
-            proc.close_mem()
+                proc.close_mem()
         for tid, sig in list(self.held.items()):
             try:
                 pt.detach(tid, sig)
@@ -463,6 +465,19 @@ class Engine:
         self.group_stopped.clear()
         self.threads.clear()
         self.procs.clear()
+        self.dirty = True
+
+    def _unmap_xol(self, proc: Process) -> None:
+        th = next((t for t in proc.threads.values() if t.tid in self.held and not t.exiting), None)
+        if th is None:
+            return
+        try:
+            xolmod.inject_syscall(proc, th, xolmod.SYS_MUNMAP, (proc.xol.base, proc.xol.size))
+        except (xolmod.InjectError, OSError):
+            return
+        if th.pending_signal and not self.held.get(th.tid):
+            self.held[th.tid] = th.pending_signal
+        th.pending_signal = 0
 
     def child_exit_warning(self) -> str | None:
         st = self.target_status

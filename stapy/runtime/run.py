@@ -37,6 +37,8 @@ HANDLER = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)
 WARN_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
 EXECNAME_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 CTIME_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64)
+PY_STR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_char_p, ctypes.c_void_p)
+PY_LONG_CB = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_char_p)
 
 _TIMER_UNITS_NS = {"s": 1_000_000_000, "sec": 1_000_000_000, "ms": 1_000_000, "msec": 1_000_000, "us": 1_000,
                    "usec": 1_000, "ns": 1, "nsec": 1}
@@ -130,12 +132,99 @@ class Runner:
                 text = b"<invalid time>"
             ctypes.memmove(dst, text + b"\0", len(text) + 1)
 
+        def py_str(ctx, name, n, sv, dst):
+            try:
+                text = self.context_string(abi.Context.from_address(ctx), name.decode(), n,
+                                           sv.decode("utf-8", "surrogateescape") if sv else "")
+            except Exception:  # a handler must never see a Python exception
+                text = ""
+            data = text.encode("utf-8", "surrogateescape")[: self.compiled.limits.MAXSTRINGLEN - 1]
+            ctypes.memmove(dst, data + b"\0", len(data) + 1)
+
+        def py_long(ctx, name, n, sv):
+            try:
+                return int(self.context_long(abi.Context.from_address(ctx), name.decode(), n,
+                                             sv.decode("utf-8", "surrogateescape") if sv else ""))
+            except Exception:
+                return 0
+
         self._pending_system: list[str] = []
+        self._stopwatches: dict[str, list] = {}
+        self._indent: dict[int, list] = {}
         cbs = {"stapy_py_warn": WARN_CB(warn), "stapy_py_execname": EXECNAME_CB(execname),
-               "stapy_py_system": WARN_CB(system), "stapy_py_ctime": CTIME_CB(ctime_cb)}
+               "stapy_py_system": WARN_CB(system), "stapy_py_ctime": CTIME_CB(ctime_cb),
+               "stapy_py_str": PY_STR_CB(py_str), "stapy_py_long": PY_LONG_CB(py_long)}
         for name, cb in cbs.items():
             llvm.add_symbol(name, ctypes.cast(cb, ctypes.c_void_p).value)
             self._keep.append(cb)
+
+    # -- context answered in Python (rare calls; the tracee's /proc, or stapy's own) ------------
+    @staticmethod
+    def _proc(pid: int, what: str) -> bytes:
+        try:
+            with open(f"/proc/{pid or 'self'}/{what}", "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+
+    def _comm(self, pid) -> str:
+        return self._proc(pid, "comm").strip()[:15].decode("utf-8", "replace")
+
+    def context_string(self, ctx, name: str, n: int, sv: str) -> str:
+        pid = ctx.pid
+        if name == "pexecname":
+            stat = self._proc(pid, "stat").decode("utf-8", "replace")
+            ppid = int(stat.rsplit(")", 1)[1].split()[1]) if ")" in stat else 0
+            return self._comm(ppid)
+        if name in ("cmdline_str", "cmdline_arg"):
+            args = [a.decode("utf-8", "surrogateescape") for a in self._proc(pid, "cmdline").split(b"\0")[:-1]]
+            if name == "cmdline_str":
+                return " ".join(args)
+            return args[n] if 0 <= n < len(args) else ""
+        if name == "env_var":
+            for item in self._proc(pid, "environ").split(b"\0"):
+                k, _, v = item.partition(b"=")
+                if k.decode("utf-8", "surrogateescape") == sv:
+                    return v.decode("utf-8", "surrogateescape")
+            return ""
+        if name == "thread_indent":
+            # tapset/indent.stp's _generic_indent, keyed by tid: "%6d %s:%-*s"
+            tid = ctx.tid or (ctx.pid and ctx.pid) or os.getpid()
+            now = time.monotonic_ns() // 1000
+            rec = self._indent.get(tid)
+            if rec is None or rec[0] == 0:
+                rec = [0, now]
+                self._indent[tid] = rec
+            x = rec[0] + (n if n > 0 else 0)
+            rec[0] += n
+            desc = f"{self._comm(ctx.pid)}({tid})"
+            return "%6d %s:%-*s" % (now - rec[1], desc, x - 1 if x > 0 else 0, "")
+        return ""
+
+    def context_long(self, ctx, name: str, n: int, sv: str) -> int:
+        if "stopwatch" in name:
+            now = time.monotonic_ns()
+            sw = self._stopwatches.get(sv)
+            if name == "start_stopwatch":
+                if sw is None:
+                    self._stopwatches[sv] = [0, now]
+                elif sw[1] is None:
+                    sw[1] = now
+                return 0
+            if name == "stop_stopwatch":
+                if sw is not None and sw[1] is not None:
+                    sw[0] += now - sw[1]
+                    sw[1] = None
+                return 0
+            if name == "delete_stopwatch":
+                self._stopwatches.pop(sv, None)
+                return 0
+            if sw is None:
+                return 0
+            total = sw[0] + (now - sw[1] if sw[1] is not None else 0)
+            div = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[name.rsplit("_", 1)[1]]
+            return total // div
+        return 0
 
     def _setup_context(self) -> None:
         L = self.compiled.limits.MAXSTRINGLEN

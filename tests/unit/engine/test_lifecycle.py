@@ -296,3 +296,36 @@ def test_sigint_to_tracer_ends_session(H, watchdog):
     e.detach_all()
     _, status = os.waitpid(pid, 0)
     assert status == 0
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_attach_to_running_threads(H, watchdog, hot):
+    """-x on a 4-thread process: every thread is seized, probes fire in all, detach leaves the
+    program to finish with its untraced result and its text identical to the file."""
+    exe = str(build_target("engine_calls.c", flags=("-O2", "-g")))
+    want = subprocess.run([exe, "150", "4"], capture_output=True, text=True)
+    proc = subprocess.Popen([exe, "150", "4", "3000"], stdout=subprocess.PIPE, text=True)
+    watchdog.pids.append(proc.pid)
+    time.sleep(0.1)
+    e = engine(watchdog, hotloop=hot)
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    e.add_probe(exe, "g", H["ret"], "return", 1)
+    e.attach(proc.pid)
+    assert len(e.procs[proc.pid].threads) == 5
+
+    class Hooks:
+        t = time.monotonic() + 0.2
+
+        def next_deadline(self):
+            return self.t
+
+        def on_deadline(self, now):
+            self.t = 1e18
+            e.request_stop("timer")
+
+    assert e.run(Hooks()) == "timer"
+    assert H.counts[0] >= 4 and H.counts[1] >= 4
+    e.detach_all()
+    assert _text_matches_file(proc.pid, exe)
+    out, _ = proc.communicate(timeout=20)
+    assert (proc.returncode, out) == (want.returncode, want.stdout)
