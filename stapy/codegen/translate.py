@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from llvmlite import binding as llvm
 from llvmlite import ir
 
+from stapy.codegen.builtins import ppfunc_of, probe_type_of
 from stapy.codegen.exctable import ExceptionTable
 from stapy.codegen.irbuilder import I64, PTR, ModuleBuilder, c64
 from stapy.codegen.lower_data import Globals
@@ -105,6 +106,8 @@ def translate(program, options) -> Translated:
     target.initializer = c64(0)
     _pp_table(mb, "stapy_pp_table", [p.location for p in program.probes])
     _pp_table(mb, "stapy_pn_table", [p.point_name or p.location for p in program.probes])
+    _pp_table(mb, "stapy_probe_type_table", [probe_type_of(p) for p in program.probes])
+    _pp_table(mb, "stapy_ppfunc_table", [ppfunc_of(p.location) for p in program.probes])
     unit = Unit(mb, globals_, program, options)
     unit.declare_functions()
     for fdef in program.functions:
