@@ -167,17 +167,14 @@ class Builder(Transformer):
 
     def param(self, c):
         t = c[0]
+        if str(t) in self.ctx.params:
+            raise ParseError("duplicate parameter names", t.stap, explicit=False)
+        self.ctx.params.add(str(t))
         ty = c[2] if len(c) > 2 else None
         return A.Param(str(t), ty, tok=t.stap)
 
     def params(self, c):
-        out = []
-        for p in c:
-            if isinstance(p, A.Param):
-                if any(q.name == p.name for q in out):
-                    raise ParseError("duplicate parameter names", None, explicit=False)
-                out.append(p)
-        return out
+        return [p for p in c if isinstance(p, A.Param)]
 
     def priority(self, c):
         lit = c[1]
@@ -211,6 +208,8 @@ class Builder(Transformer):
         return [A.Probe(c[1], c[2], privileged=self.ctx.privileged, tok=c[0].stap)]
 
     def alias_op(self, c):
+        if c[0].type == "PLUSEQ":
+            self.ctx.epilogue_alias = True
         return c[0]
 
     def alias_head(self, c):
@@ -220,6 +219,12 @@ class Builder(Transformer):
                 raise ParseError("probe point alias name cannot be optional nor sufficient",
                                  pp.components[0].tok)
         return (pps, op.type == "PLUSEQ")
+
+    def alias_comma(self, c):
+        if self.ctx.epilogue_alias:
+            raise ParseError("Combined prologue and epilogue cannot be defined with '+='",
+                             c[0].stap, explicit=False)
+        return c[0]
 
     def alias_epilogue(self, c):
         return c[1]
@@ -360,6 +365,18 @@ class Builder(Transformer):
 
     # -- foreach ------------------------------------------------------------------
     def sort_mark(self, c):
+        # stap rejects a second mark as soon as it peeks it (it is still the error token)
+        self.ctx.sort_marks += 1
+        if self.ctx.sort_marks > 1:
+            raise ParseError("multiple sort directives", c[0].stap, explicit=False)
+        return c[0]
+
+    def foreach_aggr_sort(self, c):
+        return [c[0], c[1]]
+
+    def nonempty_string(self, c):
+        if str(c[0]) == "":
+            raise ParseError("expected non-empty string", None, explicit=False)
         return c[0]
 
     def foreach_var(self, c):
@@ -408,6 +425,9 @@ class Builder(Transformer):
                     f.limit = part[1]
             elif isinstance(part, LarkToken) and part.type in ("PLUS", "MINUS"):
                 marks.append((-1, part))
+            elif isinstance(part, list):  # @agg then its mark
+                f.sort_aggregate = str(part[0][1])[1:]
+                marks.append((-1, part[1]))
             elif isinstance(part, (A.Symbol, A.HistOp)) and f.array is None:
                 f.array = part
             elif isinstance(part, A.Stmt):
@@ -516,8 +536,6 @@ class Builder(Transformer):
 
     def cast(self, c):
         strs = _toks(c, "STRING")
-        if str(strs[0]) == "":
-            raise ParseError("expected non-empty string", None, explicit=False)
         return A.CastOp(c[2], str(strs[0]), str(strs[1]) if len(strs) > 1 else "", tok=c[0].stap)
 
     def atvar(self, c):
@@ -534,13 +552,9 @@ class Builder(Transformer):
         return A.ProbewriteOp(str(c[2]), tok=c[0].stap)
 
     def const_op(self, c):
-        if str(c[2]) == "":
-            raise ParseError("expected non-empty string", None, explicit=False)
         return A.EmbeddedExpr("/* pure */ /* unprivileged */ /* stable */ " + str(c[2]), tok=c[0].stap)
 
     def perf_op(self, c):
-        if str(c[2]) == "":
-            raise ParseError("expected non-empty string", None, explicit=False)
         return A.AtOp("perf", [A.StringLit(str(c[2]), tok=c[2].stap)], tok=c[0].stap)
 
     def register_op(self, c):
@@ -563,8 +577,11 @@ class Builder(Transformer):
         args = [x for x in c[3:] if not isinstance(x, LarkToken)]
         return A.PrintFormat(str(c[0]), format=str(c[2]), args=args, tok=c[0].stap)
 
+    def print_sep(self, c):
+        return c[0]
+
     def print_delim(self, c):
-        args = [x for x in c[3:] if not isinstance(x, LarkToken)]
+        args = [x for x in c[3:-1] if not isinstance(x, LarkToken)]
         return A.PrintFormat(str(c[0]), delimiter=str(c[2]), args=args, tok=c[0].stap)
 
     def print_plain(self, c):
@@ -617,6 +634,11 @@ class Builder(Transformer):
 
     def with_components(self, c):
         return self._attach(c[0], c[1], False)
+
+    def address_of_pretty(self, c):
+        t = self.target([c[1]])
+        t.addressof = True
+        return t
 
     def address_of(self, c):
         comps = c[2] if len(c) > 2 else []

@@ -95,7 +95,17 @@ def parse_source(source: SourceFile, options=None, *, library_macros=None, user_
     ctx.source = source
     ctx.user_file = user_file
     ctx.current = None
+    outer_ctx = _BUILDER.ctx  # parsing can nest (syntax_errors parses its examples on first use)
     _BUILDER.ctx = ctx
+    try:
+        return _parse_items(source, ctx, pp, lexer, diags, lark, user_file, macro_file)
+    finally:
+        _BUILDER.ctx = outer_ctx
+
+
+def _parse_items(source, ctx, pp, lexer, diags, lark, user_file, macro_file) -> FileResult:
+    from stapy.parser.syntax_errors import message_for
+
     result = FileResult(None, diags)
 
     if macro_file:
@@ -134,7 +144,6 @@ def parse_source(source: SourceFile, options=None, *, library_macros=None, user_
             skip = pe.skip
             if not getattr(pe, "from_lexer", False) and ctx.current is not None:
                 ctx.pending.insert(0, ctx.current)
-        empty = False
         diags.append(_diag_from(pe, ctx.last, source.name))
         errors += 1
         if skip:

@@ -1,5 +1,138 @@
-"""stub"""
+"""Lark's LALR errors, reworded as stap 4.8's recursive-descent parser words them.
+
+An LALR parse fails in a parser state; stap fails in one of its parse_*
+functions, whose message names what it expected.  `syntax_examples.tsv`
+holds malformed scripts with the message (and `saw:`/`at:` form) stap48
+printed for each.  On first use every example is parsed, and the state it
+fails in (with the failing token's class and the top of the value stack)
+is mapped to stap's message, as Lark's `match_examples` does.  A few
+token-dependent rules come first, and a heuristic on the expected
+terminals covers states no example reaches.
+"""
+from __future__ import annotations
+
+import ast as _pyast
+import os
+from collections import Counter, defaultdict
+
+from stapy.diagnostics import KEYWORD
 from stapy.parser.preprocess import ParseError
 
-def message_for(e, tok, ctx):
-    return ParseError("expected " + ",".join(sorted(e.expected)), tok, explicit=False)
+_EXAMPLES = os.path.join(os.path.dirname(__file__), "syntax_examples.tsv")
+_TABLE = None
+_CAPTURE: list | None = None
+
+TOP_LEVEL = "expected 'probe', 'global', 'private', 'function', or '%{'"
+
+_TERMINAL_TEXT = {
+    "LPAR": "(", "RPAR": ")", "LBRACE": "{", "RBRACE": "}", "LBRACK": "[", "RBRACK": "]",
+    "COMMA": ",", "SEMI": ";", "COLON": ":", "IN": "in", "CATCH": "catch", "EQ": "=",
+}
+
+
+def _class(tok) -> str:
+    if tok is None:
+        return "eof"
+    if tok.kind == KEYWORD:
+        return "keyword"
+    if tok.kind == "operator" and tok.text.startswith("@"):
+        return "at"
+    return "other"
+
+
+def _sig(state) -> tuple:
+    out = []
+    for v in state.value_stack[-3:]:
+        out.append(getattr(v, "type", None) or type(v).__name__)
+    return tuple(out)
+
+
+def _keys(e, tok):
+    st = e.state.position
+    cls = _class(tok)
+    return [(st, cls, _sig(e.state)), (st, cls), (st,)]
+
+
+def _load_examples():
+    out = []
+    with open(_EXAMPLES, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            form, msg, snippet = line.split("\t")
+            out.append((form, _pyast.literal_eval(msg), _pyast.literal_eval(snippet)))
+    return out
+
+
+def _build_table():
+    global _CAPTURE
+    from stapy.diagnostics import SourceFile
+    from stapy.parser.parse import parse_source
+
+    votes: dict = defaultdict(Counter)
+    for form, msg, snippet in _load_examples():
+        _CAPTURE = []
+        try:
+            res = parse_source(SourceFile("<input>", snippet), None, privileged=False)
+        finally:
+            captured, _CAPTURE = _CAPTURE, None
+        if not captured or not res.diagnostics:
+            continue
+        first = res.diagnostics[0]
+        if getattr(first, "site", None) != "lalr":
+            continue  # the example failed earlier, outside the grammar
+        for key in captured[0]:
+            votes[key][(msg, form)] += 1
+    return {k: c.most_common(1)[0][0] for k, c in votes.items()}
+
+
+def _table():
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = {}
+        _TABLE = _build_table()
+    return _TABLE
+
+
+def _heuristic(e, tok) -> str:
+    exp = set(e.expected)
+    if tok is None and "NUMBER" not in exp and "PP_WORD" not in exp:
+        return "unexpected end-of-file"
+    if "PROBE" in exp and "GLOBAL" in exp:
+        return TOP_LEVEL
+    if "NUMBER" in exp and "STRING" in exp:
+        return "expected value" if tok is None else "expected literal string or number"
+    if "PP_WORD" in exp:
+        return "unexpected end-of-file" if tok is None else "expected identifier or '*' or '{'"
+    if "IDENT" in exp:
+        return "expected identifier"
+    names = [t for t in ("RPAR", "RBRACK", "RBRACE", "SEMI", "COLON", "LPAR", "LBRACE", "COMMA")
+             if t in exp]
+    if names:
+        return "unexpected end-of-file" if tok is None else f"expected '{_TERMINAL_TEXT[names[0]]}'"
+    return "unexpected end-of-file" if tok is None else "expected statement"
+
+
+def message_for(e, tok, ctx) -> ParseError:
+    """The stap ParseError for Lark's UnexpectedToken `e` at stap token `tok` (None at EOF)."""
+    if _CAPTURE is not None:
+        _CAPTURE.append(_keys(e, tok))
+        return ParseError("(example)", tok, explicit=False, site="lalr")
+    exp = set(e.expected)
+    if tok is not None and tok.kind == "operator" and tok.text.startswith("@") \
+            and "NUMBER" in exp and e.token.type == "AT_OTHER":
+        return ParseError(f"unknown operator {tok.text}", tok, explicit=False,
+                          site="unknown operator")
+    table = _table()
+    for key in _keys(e, tok):
+        hit = table.get(key)
+        if hit is not None:
+            msg, form = hit
+            if tok is None and form != "eof":
+                # stap's next() hit EOF while its last token was still unswallowed
+                last = ctx.current
+                return ParseError(msg, last, explicit=False, site=msg, no_token=last is None)
+            return ParseError(msg, tok, explicit=(form == "at") and tok is not None, site=msg)
+    msg = _heuristic(e, tok)
+    return ParseError(msg, tok, explicit=False, site=msg)

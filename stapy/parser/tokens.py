@@ -74,7 +74,10 @@ def check_format(s: str) -> str | None:
         if s[i] != "%":
             i += 1
             continue
-        if i + 1 >= n or s[i + 1] == "%":
+        if i + 1 >= n:
+            # stap steps past the end here and then finds no conversion
+            return "invalid or missing conversion specifier"
+        if s[i + 1] == "%":
             i += 2
             continue
         i += 1
@@ -126,6 +129,9 @@ class Context:
         self.context = "unknown"  # stap's con_probe/con_function/...
         self.prev_types: list[str] = []
         self.diagnostics = None
+        self.sort_marks = 0  # sort directives seen in the current foreach header
+        self.epilogue_alias = False  # the probe being parsed is a `+=` alias
+        self.params: set = set()  # parameter names of the function being parsed
 
     def peek(self) -> Token | None:
         if not self.pending:
@@ -151,9 +157,14 @@ def _make(term: str, tok: Token, text: str | None = None) -> LarkToken:
 def candidates(tok: Token) -> list[str]:
     k = tok.kind
     if k == IDENTIFIER:
+        member = "MEMBER_PRETTY" if tok.text.endswith("$") else "MEMBER"
         if tok.text.startswith("$"):
-            plain = "DOLLARS" if tok.text.strip("$") == "" else "TARGET"
-            return ["PP_WORD", "MEMBER", plain, "IDENT"]
+            if tok.text.strip("$") == "":
+                return ["PP_WORD", member, "DOLLARS", "IDENT"]
+            plain = "TARGET_PRETTY" if tok.text.endswith("$") else "TARGET"
+            return ["PP_WORD", member, plain, "IDENT"]
+        if tok.text.endswith("$"):
+            return ["PP_WORD", member, "IDENT"]
         if tok.text in PRINT_TERMINALS:
             return ["PP_WORD", "MEMBER", PRINT_TERMINALS[tok.text], "IDENT"]
         return ["PP_WORD", "MEMBER", "IDENT"]
@@ -172,6 +183,33 @@ def candidates(tok: Token) -> list[str]:
             return [AT_TERMINALS.get(tok.text, "AT_OTHER")]
         return [OPERATOR_TERMINALS.get(tok.text, "OTHER_OP")]
     return ["JUNK"]
+
+
+class _NullCallbacks(dict):
+    def __missing__(self, key):
+        return _null
+
+
+def _null(_children):
+    return None
+
+
+_NULL = _NullCallbacks()
+
+
+def _would_accept(parser_state, term: str) -> bool:
+    """Would the parser shift `term` here, after whatever reductions it implies?"""
+    from lark.exceptions import UnexpectedToken
+    from lark.parsers.lalr_parser_state import ParseConf, ParserState
+
+    pc = parser_state.parse_conf
+    conf = ParseConf(pc.parse_table, _NULL, pc.start)
+    st = ParserState(conf, None, list(parser_state.state_stack), list(parser_state.value_stack))
+    try:
+        st.feed_token(lark.Token(term, ""))
+    except UnexpectedToken:
+        return False
+    return True
 
 
 class StapLarkLexer(LarkLexer):
@@ -200,7 +238,15 @@ class StapLarkLexer(LarkLexer):
             ctx.last = tok
             accepted = states[parser_state.position]
             cands = candidates(tok)
-            term = next((c for c in cands if c in accepted), cands[-1])
+            term = next((c for c in cands if c in accepted), None)
+            if term is None:
+                # LALR may decide only after reductions: simulate them
+                term = next((c for c in cands if _would_accept(parser_state, c)), None)
+            if term is None:
+                # @count(x junk...): stap's stat-op loop skips tokens up to ',' or ')'
+                stat_junk = not (tok.kind == OPERATOR and tok.text == ",") \
+                    and _would_accept(parser_state, "STAT_JUNK")
+                term = "STAT_JUNK" if stat_junk else cands[-1]
             if tok.kind == JUNK:
                 raise ParseError(tok.junk, tok, explicit=True, site="junk:" + tok.junk)
             text = tok.text
@@ -246,6 +292,12 @@ class StapLarkLexer(LarkLexer):
             elif term in ("PROBE", "FUNCTION", "GLOBAL", "PRIVATE") and "PROBE" in accepted:
                 ctx.context = {"PROBE": "probe", "FUNCTION": "function", "GLOBAL": "global",
                                "PRIVATE": "unknown"}[term]
+            elif term == "FOREACH":
+                ctx.sort_marks = 0
+            if term == "PROBE":
+                ctx.epilogue_alias = False
+            elif term == "FUNCTION":
+                ctx.params = set()
             elif term == "FUNCTION" and ctx.prev_types[-1:] == ["PRIVATE"]:
                 ctx.context = "function"
             ctx.prev_types.append(term)
