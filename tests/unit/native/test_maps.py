@@ -289,3 +289,47 @@ def test_stat_values_carry_the_histogram_shape():
     out = ctypes.c_int64()
     ref = N.stp_map_stat_ref(st.mem, st.keys(7))
     assert N.stp_stat_hist_bucket(st.ctx, ref, 65, ctypes.byref(out)) == 0 and out.value == 2
+
+
+def stap_sortn(order, n, after):
+    """map.c's _stp_map_sortn for n <= 30, on a Python list: bubble the first n, then insert into them."""
+    lst = list(order)
+    swaps = 1
+    while swaps:
+        swaps, j, num = 0, 0, n
+        while j + 1 < len(lst):
+            num -= 1
+            if num <= 0:
+                break
+            if after(lst[j], lst[j + 1]):
+                lst[j], lst[j + 1] = lst[j + 1], lst[j]
+                swaps += 1
+            j += 1
+    last = j
+    for p in range(last + 1, len(lst)):
+        a = lst[p]
+        k = last
+        while k >= 0 and after(lst[k], a):
+            k -= 1
+        if k != last:
+            del lst[p]
+            lst.insert(k + 1, a)
+    return lst
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 30])
+@pytest.mark.parametrize("direction", [1, -1])
+def test_sort_limit_follows_map_c_exactly(limit, direction):
+    import random
+
+    rng = random.Random(limit * 10 + direction)
+    vals = [rng.randrange(20) for _ in range(60)]
+    m = Map(N, [int])
+    for i, v in enumerate(vals):
+        m.set(i, v)
+
+    def after(a, b):
+        return vals[a] > vals[b] if direction > 0 else vals[a] < vals[b]
+
+    sort(m, 0, direction, limit=limit)
+    assert m.order() == stap_sortn(range(60), limit, after)
