@@ -63,7 +63,8 @@ NI int c_stat_body(int64_t v) {
 static char str[512];
 NI int c_sprintf_body(void) { snprintf(str, sizeof str, "%ld %s %lx", 42L, "abc", 255L); return 0; }
 static int64_t t;
-NI int64_t r(int64_t x) { if (x <= 0) return 0; return 1 + r(x - 1); }
+/* real calls, as the script makes: no tail-recursion-with-accumulator rewrite into a loop */
+__attribute__((noinline, optimize("no-optimize-sibling-calls"))) int64_t r(int64_t x) { if (x <= 0) return 0; return 1 + r(x - 1); }
 NI int c_recurse_body(void) { t += r(5); return 0; }
 #define LOOP(name, call) void name(int64_t iters) { for (int64_t i = 0; i < iters; i++) { call; __asm__ volatile("" ::: "memory"); } }
 LOOP(c_counter, c_counter_body())

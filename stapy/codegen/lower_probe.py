@@ -89,22 +89,24 @@ class Lowerer(ExprLowering, RegexLowering, StmtLowering, DataLowering, PrintLowe
         if not is_str:
             b.store(c64(0), ret)
         self.flush_actions(e.tok)
-        # record the call site for `(called from ...)`
+        # the `(called from ...)` frame is recorded only when an error comes back through this call
         call_site = fb.new_site("call", e.tok)
-        depth = fb.ctx_load("nesting")
-        slot = b.gep(fb.ctx_load("call_sites"), [depth], source_etype=I64)
-        b.store(c64(call_site), slot)
+        failed = fb.new_block("call.failed")
         done = fb.new_block("call.done")
         for fdef in overloads:
             fn = self.functions[id(fdef)]
             status = b.call(fn, [fb.ctx, *args, ret])
             nxt = fb.new_block("call.next")
-            sw = b.switch(status, fb.current_fixup())
+            sw = b.switch(status, failed)
             sw.add_case(c32(abi.STATUS_OK), done)
             sw.add_case(c32(abi.STATUS_NEXT), nxt)
             sw.add_case(c32(abi.STATUS_ABORT), self.abort_block)
             b.position_at_end(nxt)
         fb.raise_error("overload", e.tok, b"all functions exhausted")
+        b.position_at_end(failed)
+        slot = b.gep(fb.ctx_load("call_sites"), [fb.ctx_load("nesting")], source_etype=I64)
+        b.store(c64(call_site), slot)
+        b.branch(fb.current_fixup())
         b.position_at_end(done)
         return ret if is_str else b.load(ret, typ=I64)
 
