@@ -1,0 +1,50 @@
+"""Golden cases for pass 2: tests/semantic/{ok,ko}/NAME.stp with the outputs of real stap 4.8.
+
+ok/NAME.p2   stdout of `stap -p2 NAME.stp` (the listing); ok/NAME.err its stderr (warnings), if any.
+ko/NAME.err  stderr of a failing `stap -p2` (exit 1); ko/NAME.p2 is not kept.
+NAME.args    optional extra command-line words, one per line (e.g. -u, -w, -G x=1).
+
+Record or refresh with `python3 tests/semantic/record.py [--update-goldens] [NAME...]`
+(needs /work/shared/tools/stap48); the tests themselves never need stap.
+"""
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STAP48 = "/work/shared/tools/stap48"
+
+
+def cases(kind: str) -> list[Path]:
+    return sorted((HERE / kind).glob("*.stp"))
+
+
+def extra_args(stp: Path) -> list[str]:
+    a = stp.with_suffix(".args")
+    return [w for w in a.read_text().splitlines() if w.strip()] if a.exists() else []
+
+
+def run_stapy(stp: Path) -> tuple[int, str, str]:
+    """Run stapy's passes 1-2 in-process, as `stapy -p2 [args] NAME.stp` (cwd = the case dir)."""
+    import os
+
+    from stapy.cli import build_options
+    from stapy.session import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(stp.parent)
+    try:
+        options = build_options(["-p2", *extra_args(stp), stp.name])
+        rc = Session(options, stdout=out, stderr=err).main()
+    finally:
+        os.chdir(cwd)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def run_stap48(stp: Path) -> tuple[int, str, str]:
+    p = subprocess.run([STAP48, "-p2", *extra_args(stp), stp.name], cwd=stp.parent, capture_output=True,
+                       text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
