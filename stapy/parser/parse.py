@@ -135,9 +135,9 @@ def _parse_items(source, ctx, pp, lexer, diags, lark, user_file, macro_file) -> 
             break
         except UnexpectedToken as e:
             tok = getattr(e.token, "stap", None)
-            if tok is not None:
-                ctx.pending.insert(0, tok)
             pe = message_for(e, tok, ctx)
+            if tok is not None and not getattr(pe, "consumed", False):
+                ctx.pending.insert(0, tok)
             skip = True
         except ParseError as pe_:
             pe = pe_

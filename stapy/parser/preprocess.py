@@ -105,7 +105,10 @@ def strverscmp(a: str, b: str) -> int:
 
 
 def _strtoll(s: str):
-    s = s.strip()
+    """strtoll(s, &end, 0) with *end == 0 required; "" reads as 0 (an unset CONFIG_)."""
+    s = s.lstrip()
+    if s == "":
+        return 0
     m = re.fullmatch(r"[+-]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)", s)
     if not m:
         return None
@@ -390,17 +393,17 @@ class Preprocessor:
                     raise ParseError("incomplete conditional at end of file", start)
                 return None
             if _is_op(t, "%?"):
-                raise ParseError("incomplete conditional - missing '%('", t)
+                raise ParseError("incomplete conditional - missing '%('", t, site="pp-then")
             if _is_op(t, "%:"):
                 if pp == "none":
-                    raise ParseError("incomplete conditional - missing '%('", t)
+                    raise ParseError("incomplete conditional - missing '%('", t, site="pp-else")
                 if pp in ("keep_else", "skip_else"):
                     raise ParseError("invalid conditional - duplicate '%:'", t)
                 self.pp_state[-1][1] = "skip_else" if pp == "keep_then" else "keep_else"
                 continue
             if _is_op(t, "%)"):
                 if pp == "none":
-                    raise ParseError("incomplete conditional - missing '%('", t)
+                    raise ParseError("incomplete conditional - missing '%('", t, site="pp-close")
                 self.pp_state.pop()
                 continue
             if not _is_op(t, "%("):

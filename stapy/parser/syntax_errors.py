@@ -120,12 +120,13 @@ def message_for(e, tok, ctx) -> ParseError:
         _CAPTURE.append(_keys(e, tok))
         return ParseError("(example)", tok, explicit=False, site="lalr")
     exp = set(e.expected)
-    if tok is not None and tok.kind == "operator" and tok.text.startswith("@") \
-            and "NUMBER" in exp and e.token.type == "AT_OTHER":
-        return ParseError(f"unknown operator {tok.text}", tok, explicit=False,
-                          site="unknown operator")
     table = _table()
-    for key in _keys(e, tok):
+    keys = _keys(e, tok)
+    if not any(k in table for k in keys[:2]) and tok is not None and tok.kind == "operator" \
+            and tok.text.startswith("@") and "NUMBER" in exp and e.token.type == "AT_OTHER":
+        return _consumed(ParseError(f"unknown operator {tok.text}", tok, explicit=False,
+                                    site="unknown operator"))
+    for key in keys:
         hit = table.get(key)
         if hit is not None:
             msg, form = hit
@@ -133,6 +134,22 @@ def message_for(e, tok, ctx) -> ParseError:
                 # stap's next() hit EOF while its last token was still unswallowed
                 last = ctx.current
                 return ParseError(msg, last, explicit=False, site=msg, no_token=last is None)
-            return ParseError(msg, tok, explicit=(form == "at") and tok is not None, site=msg)
+            return _consumed(ParseError(msg, tok, explicit=(form == "at") and tok is not None,
+                                        site=msg))
     msg = _heuristic(e, tok)
-    return ParseError(msg, tok, explicit=False, site=msg)
+    return _consumed(ParseError(msg, tok, explicit=False, site=msg))
+
+
+# Errors stap raises after only peeking at the bad token; every other one has
+# consumed it with next(), so error recovery starts after it.
+PEEKED = frozenset([
+    TOP_LEVEL, "expected statement", "expected one of ', { } = +='",
+    "expected probe point specifier", "expected ',' or ']'", "expected '}'",
+    "unexpected comma-separated expression list", "expected sort directive",
+    "expected statistical operation", "multiple sort directives", "expected value",
+])
+
+
+def _consumed(pe: ParseError) -> ParseError:
+    pe.consumed = pe.message not in PEEKED
+    return pe

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import lark
 from lark.lexer import Lexer as LarkLexer
+from lark.parsers.lalr_analysis import Shift
 
 from stapy.diagnostics import (
     EMBEDDED, IDENTIFIER, JUNK, KEYWORD, NUMBER, OPERATOR, STRING, Token,
@@ -239,6 +240,9 @@ class StapLarkLexer(LarkLexer):
             accepted = states[parser_state.position]
             cands = candidates(tok)
             term = next((c for c in cands if c in accepted), None)
+            if term is not None and accepted[term][0] is not Shift \
+                    and "STAT_JUNK" in accepted and not _would_accept(parser_state, term):
+                term = None  # an LALR lookahead merged from another context
             if term is None:
                 # LALR may decide only after reductions: simulate them
                 term = next((c for c in cands if _would_accept(parser_state, c)), None)
