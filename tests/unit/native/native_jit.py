@@ -79,6 +79,10 @@ class Ctx:
         return self.errbuf.value
 
 
+# One second build with every non-default limit the tests need (each build costs a JIT compile).
+ALT_LIMITS = RuntimeLimits(maxmapentries=8, weak_hash=True, hist_elision=-1, hist_width=10)
+
+
 @functools.lru_cache(maxsize=None)
 def native(limits: RuntimeLimits = RuntimeLimits(), allow_missing=True) -> Native:
     return Native(limits, allow_missing)

@@ -3,8 +3,7 @@ import ctypes
 
 import pytest
 
-from native_jit import native
-from stapy.runtime.native import RuntimeLimits
+from native_jit import ALT_LIMITS, native
 from stapy.runtime.native.helpers import MAP_LONG, MAP_STAT, MAP_STRING, STAT_COUNT, STAT_SUM
 
 N = native()
@@ -121,7 +120,7 @@ def test_insertion_order_and_updates_keep_place():
 
 
 def test_maxmapentries_overflow():
-    n = native(RuntimeLimits(maxmapentries=8))
+    n = native(ALT_LIMITS)  # MAXMAPENTRIES 8
     m = Map(n, [int])
     for i in range(8):
         assert m.set(i, i) == 0
@@ -157,8 +156,8 @@ def test_wrapping_overwrites_the_oldest():
 
 @pytest.mark.parametrize("weak", [False, True])
 def test_many_keys_and_hash_collisions(weak):
-    n = native(RuntimeLimits(weak_hash=weak, maxmapentries=600))
-    m = Map(n, [str, int])
+    n = native(ALT_LIMITS) if weak else N  # ALT_LIMITS: every key hashes alike
+    m = Map(n, [str, int], decl=600)
     keys = [(f"key{i % 37}", i) for i in range(500)]
     for i, k in enumerate(keys):
         assert m.set(k, i) == 0

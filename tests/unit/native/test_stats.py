@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from native_jit import native
-from stapy.runtime.native import RuntimeLimits
+from native_jit import ALT_LIMITS, native
 from stapy.runtime.native.helpers import (HIST_LINEAR, HIST_LOG, HIST_NONE, STAT_AVG, STAT_COUNT, STAT_MAX,
                                           STAT_MIN, STAT_SUM, STAT_VARIANCE)
 
@@ -131,7 +130,7 @@ def test_scaling_and_count_width():
 
 
 def test_negative_log_rows_and_no_elision_when_disabled():
-    n = native(RuntimeLimits(hist_elision=-1))
+    n = native(ALT_LIMITS)  # HIST_ELISION -1
     text = hist_text(stat([-4, 16], HIST_LOG, n=n), n=n)
     labels = [line.split("|")[0].strip() for line in text.splitlines()[1:] if line]
     assert labels == ["-16", "-8", "-4", "-2", "-1", "0", "1", "2", "4", "8", "16", "32", "64"]
@@ -142,7 +141,7 @@ def test_negative_log_rows_and_no_elision_when_disabled():
 
 
 def test_hist_width_from_limits():
-    n = native(RuntimeLimits(hist_width=10))
+    n = native(ALT_LIMITS)  # HIST_WIDTH 10
     text = hist_text(stat([1, 1, 2], HIST_LOG, n=n), n=n)
     assert text.splitlines()[0] == "value |---------- count"
     assert text.splitlines()[2] == "    1 |@@" + " " * 9 + "2"
