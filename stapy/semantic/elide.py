@@ -305,6 +305,69 @@ class Elider:
             return s
         return s
 
+    # -- opt5: statements whose value is unused ----------------------------
+    def void_statements(self):
+        """Rewrite expression statements into simpler ones (stap's void_statement_reducer):
+        a pure call with arguments becomes its arguments, `a op b` becomes `a; b`,
+        `a || b` becomes `if (!a) b`, `c ? a : b` an if/else."""
+        self.focal = set(self.d.globals)
+        for p in self.d.probes:
+            p.body = _as_block(self.void_stmt(p.body), p.body.tok)
+        for name in sorted(self.d.functions):
+            fd = self.d.functions[name]
+            if isinstance(fd.body, ast.Block):
+                fd.body = _as_block(self.void_stmt(fd.body), fd.body.tok)
+
+    def void_stmt(self, s):
+        if isinstance(s, ast.Block):
+            s.statements = [self.void_stmt(x) for x in s.statements]
+            return s
+        if isinstance(s, ast.If):
+            s.then = self.void_stmt(s.then)
+            s.else_ = self.void_stmt(s.else_) if s.else_ is not None else None
+            return s
+        if isinstance(s, (ast.For, ast.Foreach)):
+            s.body = self.void_stmt(s.body)
+            return s
+        if isinstance(s, ast.ExprStmt):
+            return self.void_expr(s.expr, s)
+        return s
+
+    def _expr_stmt(self, e):
+        st = ast.ExprStmt(e, tok=e.tok)
+        st.first_tok = first_token(e)
+        return self.void_expr(e, st)
+
+    def void_expr(self, e, stmt):
+        if isinstance(e, ast.FunctionCall) and e.args and e.referent:
+            for fd in e.referent:
+                v = VarUse()
+                v.seen_functions.add(id(fd))
+                v.stmt(fd.body)
+                if not v.side_effect_free_wrt(self.focal):
+                    return stmt
+            self.relaxed = False
+            return ast.Block([self._expr_stmt(a) for a in e.args], tok=e.tok)
+        if isinstance(e, ast.Binary) and e.op in ("&&", "||"):
+            self.relaxed = False
+            cond = e.left if e.op == "&&" else ast.Unary("!", e.left, tok=e.tok)
+            if cond is not e.left:
+                cond.type = "long"
+            return ast.If(cond, self._expr_stmt(e.right), tok=e.tok)
+        if isinstance(e, ast.Ternary):
+            self.relaxed = False
+            return ast.If(e.cond, self._expr_stmt(e.then), self._expr_stmt(e.else_), tok=e.tok)
+        if isinstance(e, ast.Binary):
+            self.relaxed = False
+            return ast.Block([self._expr_stmt(e.left), self._expr_stmt(e.right)], tok=e.tok)
+        if isinstance(e, ast.Unary):
+            self.relaxed = False
+            return self._expr_stmt(e.operand)
+        if isinstance(e, ast.PrintFormat) and e.name.startswith("s") and e.args and getattr(e, "hist", None) is None:
+            self.relaxed = False
+            return ast.Block([self._expr_stmt(a) for a in e.args], tok=e.tok)
+        return stmt
+
     # -- overloads that can never run ------------------------------------
     def dead_overloads(self):
         """After an overload without `next`, later ones are unreachable (stap's semantic_pass_overload)."""
@@ -330,11 +393,13 @@ class Elider:
             self.rep.quiet = iteration > 0 and self.d.options.verbose <= 2
             if unopt:
                 self.unused_functions()
+                self.void_statements()
             else:
                 self.unused_functions()
                 self.unused_variables(iteration)
                 self.dead_assignments()
                 self.dead_statements()
+                self.void_statements()
             self.fold_all()
             if not unopt:
                 self.dead_overloads()

@@ -36,6 +36,7 @@ class Inference:
         self.assert_resolvability = False
         self.current_function = None
         self.resolved_types: list = []  # [decl, index, tok]
+        self.complexity = 0
 
     # -- bookkeeping ------------------------------------------------------
     def resolved(self, tok, t, decl=None, index=-1):
@@ -64,6 +65,9 @@ class Inference:
         self.still += 1
         if not self.assert_resolvability:
             return
+        if self.complexity > 1:  # a more specific mismatch was already reported
+            return
+        self.complexity = 1
         self.rep.error(f"type mismatch: left and right sides don't agree "
                        f"({type_name(e.left.type)} vs {type_name(e.right.type)})", e.tok, key="mismatch binary")
 
@@ -71,6 +75,9 @@ class Inference:
         self.still += 1
         if not self.assert_resolvability:
             return
+        if self.complexity > 2:
+            return
+        self.complexity = 2
         msg = f"type mismatch: expected {type_name(t1)}"
         if t2 is not None:
             msg += f" but found {type_name(t2)}"
@@ -80,6 +87,7 @@ class Inference:
         self.still += 1
         if not self.assert_resolvability:
             return
+        self.complexity = 3
         if self.current_function is not None and index == -1:
             for i, p in enumerate(self.current_function.params):
                 if p is decl:
@@ -597,6 +605,7 @@ class Inference:
         self.preset_literals()
         while True:
             self.newly = self.still = 0
+            self.complexity = 0  # 4.8's mismatch_complexity: report the most specific kind first
             before = self.rep.error_count
             try:
                 self.round()

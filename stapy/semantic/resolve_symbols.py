@@ -95,9 +95,8 @@ class Resolver:
             raise ResolveError(f"arity mismatch found (function '{name}' takes {len(last.params)} args)",
                                call.tok, key="arity mismatch found", token2=last.tok)
         if not found:
-            names = set()
-            for f in self.d.user_files:
-                names.update(fn.name for fn in f.functions)
+            # 4.8 suggests library functions and those already pulled in, not the user's others
+            names = {fd.name for fd in self.d.functions.values()}
             names.update(n for n in self.d.library.function_names())
             raise ResolveError(f"unresolved function {name}{similar(name, names)}", call.tok,
                                key="unresolved function")
@@ -142,7 +141,7 @@ class Resolver:
             gv.from_tapset = from_tapset
             self.global_decls[id(decl)] = gv
             self.d.globals.append(gv)
-            if decl.size or decl.array or decl.wrap:
+            if decl.size or decl.array:
                 self.maxsize[gv] = decl.size or 1
             if decl.init is not None:
                 self.arity[gv] = (0, decl.tok)
