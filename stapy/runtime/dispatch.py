@@ -187,10 +187,10 @@ class Dispatcher:
                 break
             ctx.probe_index = p.index
             ctx.actions = e.maxaction
-            ctx.nesting = 0
+            ctx.nesting = ctx.error_site = ctx.error_depth = ctx.exit_requested = 0
             st = p.cfunc(e.ctx_addr)
             p.hits += 1
-            if st != abi.STATUS_OK and st != abi.STATUS_NEXT:
+            if (st != abi.STATUS_OK and st != abi.STATUS_NEXT) or ctx.exit_requested:
                 e.handler_status(p, st)
 
     def on_trampoline(self, th: Thread, regs) -> None:

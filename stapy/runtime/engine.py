@@ -16,6 +16,9 @@
                                   request_stop(reason) was called (that reason, default 'stopped'), or
                                   SIGINT/SIGTERM/SIGHUP arrived ('signal'); timers come from hooks
     eng.request_stop(reason)      end run() after the current stop (exit(), MAXERRORS, a timer)
+    eng.poll(timeout)             for a driver that owns the event loop (run.py's event_sources): serve
+                                  stops for <= timeout s or until a signal; 'exited' once eng.finished,
+                                  the stop reason after request_stop(), else None
     eng.detach_all()              remove every int3, restore every hijacked return address, unmap the XOL
                                   area, detach every thread outside any step (pending signals re-delivered);
                                   call it in a `finally` on every way out (also after 'exited': children)
@@ -90,6 +93,7 @@ class Engine:
         self.dirty = True
         self.native_hits = (ctypes.c_uint64 * 0)()
         self._signalled = 0
+        self._polling = False
 
     # -- probes ------------------------------------------------------------
     def add_probe(self, path, location, handler: int, kind: str = "entry", probe_index: int = 0,
@@ -120,7 +124,7 @@ class Engine:
         if fn is not None:
             if fn(probe, status, self.ctx):
                 self.request_stop()
-        elif status in (abi.STATUS_EXIT, abi.STATUS_ABORT, abi.STATUS_ERROR):
+        elif status in (abi.STATUS_EXIT, abi.STATUS_ABORT, abi.STATUS_ERROR) or self.ctx.exit_requested:
             self.request_stop()
 
     def request_stop(self, reason: str = "stopped") -> None:
@@ -354,16 +358,7 @@ class Engine:
         old = {s: signal.signal(s, self._on_session_signal) for s in SESSION_SIGNALS}
         old_alrm = signal.signal(signal.SIGALRM, lambda *_: None)
         try:
-            for tid, sig in list(self.held.items()):
-                del self.held[tid]
-                if tid in self.group_stopped:
-                    self.group_stopped.discard(tid)
-                    self.dispatcher.listen(tid)
-                else:
-                    self.dispatcher.resume(tid, sig)
-            if self.use_hotloop and self.hot is None:
-                from stapy.runtime import hotloop
-                self.hot = hotloop.HotLoop(self)
+            self._resume_held()
             return self._loop()
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -371,12 +366,45 @@ class Engine:
             for s, h in old.items():
                 signal.signal(s, h)
 
+    @property
+    def finished(self) -> bool:
+        """Nothing left to trace: the -c/-x process (or every tracee) is gone."""
+        return not self.procs or (self.target_pid is not None and self.target_status is not None)
+
+    def poll(self, timeout: float) -> str | None:
+        """Serve tracee stops for at most `timeout` seconds, for a driver that owns the event loop
+        (its timers, its SIGINT/SIGTERM handlers).  Returns early on any signal; returns 'exited' once
+        `finished`, the stop reason once request_stop() was called, else None."""
+        if self.finished:
+            return "exited"
+        if self.stopping:
+            return self.stop_reason
+        if not self._polling:
+            self._polling = True
+            signal.signal(signal.SIGALRM, lambda *_: None)
+            self._resume_held()
+        return self._loop(time.monotonic() + timeout, once=True)
+
+    def _resume_held(self) -> None:
+        for tid, sig in list(self.held.items()):
+            del self.held[tid]
+            if tid in self.group_stopped:
+                self.group_stopped.discard(tid)
+                self.dispatcher.listen(tid)
+            else:
+                self.dispatcher.resume(tid, sig)
+        if self.use_hotloop and self.hot is None:
+            from stapy.runtime import hotloop
+            self.hot = hotloop.HotLoop(self)
+
     def _on_session_signal(self, signo, frame):
         self._signalled = signo
         self.request_stop("signal")
 
-    def _arm_timer(self) -> None:
+    def _arm_timer(self, until: float | None = None) -> None:
         delay = TICK
+        if until is not None:
+            delay = max(min(until - time.monotonic(), TICK), 1e-4)
         nd = getattr(self.hooks, "next_deadline", None)
         if nd is not None:
             d = nd()
@@ -395,18 +423,23 @@ class Engine:
                 return
             self.hook("on_deadline", now)
 
-    def _loop(self) -> str:
+    def _loop(self, until: float | None = None, once: bool = False) -> str | None:
+        """Serve stops until finished/stopped, or (poll) until `until` or the first signal."""
         handle = self.dispatcher.handle
         while True:
             self._deadlines()
             if self.stopping:
                 return self.stop_reason
-            if not self.procs or (self.target_pid is not None and self.target_status is not None):
+            if self.finished:
                 return "exited"  # everything traced is gone, or the -c/-x process itself ended
-            self._arm_timer()
+            if until is not None and time.monotonic() >= until:
+                return None
+            self._arm_timer(until)
             if self.hot is not None:
                 r = self.hot.run()
                 if r is None:
+                    if once:
+                        return "exited" if self.finished else None
                     continue  # EINTR or nothing to do: look at signals and deadlines
                 tid, status, partial = r
                 if partial is not None:
@@ -416,6 +449,8 @@ class Engine:
                 try:
                     tid, status = pt.waitpid(-1, pt.WALL)
                 except InterruptedError:
+                    if once:
+                        return None
                     continue
                 except ChildProcessError:
                     self.procs.clear()
@@ -430,6 +465,7 @@ class Engine:
         of our int3s is rewound, a signal is kept to re-deliver), then memory is repaired while nothing
         runs, then each thread is detached with its pending signal."""
         signal.setitimer(signal.ITIMER_REAL, 0)
+        self._polling = False
         for _ in range(2):  # a second pass collects threads cloned while we collected
             for tid, th in list(self.threads.items()):
                 if tid in self.held or th.exiting:

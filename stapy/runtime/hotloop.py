@@ -8,8 +8,10 @@ creating any Python object.  Everything else is handed back to
     i64 stapy_hot_loop(LoopState*)
        < 0   -errno of waitpid (EINTR: a timer or a session signal woke us)
        1     a stop for Python: state.tid / state.status, untouched
+       3     nothing to wait for right now (state.wflags had WNOHANG)
        2     a breakpoint hit Python must finish: state.phase says where the loop left it
-               PHASE_HANDLER  handler state.next-1 returned state.hstatus; handlers from state.next on
+               PHASE_HANDLER  handler state.next-1 returned state.hstatus (or set ctx->exit_requested);
+                              handlers from state.next on
                               and the resume are still to do
                PHASE_RESUME   handlers done, the resume could not be emulated (Python steps)
                PHASE_STEP     the out-of-line step stopped with state.status2 instead of finishing;
@@ -42,7 +44,7 @@ class LoopState(ctypes.Structure):
                 ("entry", ctypes.c_int64), ("next", ctypes.c_int64), ("hstatus", ctypes.c_int64),
                 ("status2", ctypes.c_int64), ("scratch", ctypes.c_int64), ("maxaction", ctypes.c_int64),
                 ("ctx", ctypes.c_void_p), ("regs", ctypes.c_void_p), ("tids", ctypes.c_void_p),
-                ("tid_mask", ctypes.c_int64), ("hits", ctypes.c_void_p)]
+                ("tid_mask", ctypes.c_int64), ("hits", ctypes.c_void_p), ("wflags", ctypes.c_int64)]
 
 
 class Entry(ctypes.Structure):
@@ -118,9 +120,13 @@ def build(module: ir.Module) -> ir.Function:
     b.branch(top)
     # ---- wait for a stop
     b.position_at_end(top)
-    r = b.call(waitpid, [ir.Constant(I32, -1), statusp, ir.Constant(I32, pt.WALL)])
-    failed, got = B.block("wait_failed"), B.block("got")
-    b.cbranch(b.icmp_signed("<", r, ir.Constant(I32, 0)), failed, got)
+    r = b.call(waitpid, [ir.Constant(I32, -1), statusp, b.trunc(B.ld(S("wflags")), I32)])
+    failed, got, gotany, idle = B.block("wait_failed"), B.block("got"), B.block("got_any"), B.block("idle")
+    b.cbranch(b.icmp_signed("<", r, ir.Constant(I32, 0)), failed, gotany)
+    b.position_at_end(gotany)
+    b.cbranch(b.icmp_signed("==", r, ir.Constant(I32, 0)), idle, got)
+    b.position_at_end(idle)
+    b.ret(c(3))
     b.position_at_end(failed)
     e = b.load(b.call(errno_loc, []), typ=I32)
     b.ret(b.sub(c(0), b.sext(e, I64)))
@@ -214,13 +220,15 @@ def build(module: ir.Module) -> ir.Function:
     h = b.add(hs, b.mul(hi, c(ctypes.sizeof(Handler))))
     B.st(B.ld(B.at(h, 8)), C("probe_index"))
     B.st(maxaction, C("actions"))
-    B.st(c(0), C("nesting"))
+    for field in ("nesting", "error_site", "error_depth", "exit_requested"):
+        B.st(c(0), C(field))
     st = b.call(b.inttoptr(B.ld(h), hty.as_pointer()), [ctxp])
     hitp = b.add(hits, b.mul(B.ld(B.at(h, 16)), c(8)))
     B.st(b.add(B.ld(hitp), c(1)), hitp)
     hnext = b.add(hi, c(1))
     ok = b.or_(b.icmp_signed("==", st, ir.Constant(I32, abi.STATUS_OK)),
                b.icmp_signed("==", st, ir.Constant(I32, abi.STATUS_NEXT)))
+    ok = b.and_(ok, b.icmp_signed("==", B.ld(C("exit_requested")), c(0)))
     hcont, hstop = B.block("h_cont"), B.block("h_stop")
     b.cbranch(ok, hcont, hstop)
     b.position_at_end(hcont)
@@ -436,15 +444,18 @@ class HotLoop:
         self.tables = tables
         e.dirty = False
 
-    def run(self):
-        """None: woken (EINTR) or nothing traced; else (tid, status, partial-or-None)."""
+    def run(self, block: bool = True):
+        """None: woken (EINTR), nothing to do, or nothing traced; else (tid, status, partial-or-None)."""
         if self.e.dirty:
             self.sync()
+        self.state.wflags = pt.WALL if block else pt.WALL | pt.WNOHANG
         r = self.fn(self.state_addr)
         s = self.state
         if r < 0:
             if r == -10:  # ECHILD
                 self.e.procs.clear()
+            return None
+        if r == 3:
             return None
         if r == 1:
             return s.tid, s.status, None

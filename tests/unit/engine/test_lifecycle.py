@@ -92,12 +92,14 @@ def test_programs_own_signals(H, watchdog, hot, capfd):
     assert H.counts[1] >= 2 and H.last_rdi[1] == 16
 
 
-def test_session_end_leaves_command_running(H, watchdog, tmp_path):
+@pytest.mark.parametrize("returns", [False, True], ids=["entry", "entry+return"])
+def test_session_end_leaves_command_running(H, watchdog, tmp_path, returns):
     """exit() from a handler ends the session first: the command keeps running, untraced, to its end."""
     exe = str(build_target("engine_recurse.c", flags=("-O0", "-g")))
     e = engine(watchdog)
     e.add_probe(exe, "tick", H["exit"], "entry", 0)
-    e.add_probe(exe, "tick", H["ret"], "return", 1)
+    if returns:
+        e.add_probe(exe, "tick", H["ret"], "return", 1)
     out = tmp_path / "out"
     pid = e.launch(f"exec {exe} sleep 10 > {out}")
     watchdog.pids.append(pid)
@@ -329,3 +331,21 @@ def test_attach_to_running_threads(H, watchdog, hot):
     assert _text_matches_file(proc.pid, exe)
     out, _ = proc.communicate(timeout=20)
     assert (proc.returncode, out) == (want.returncode, want.stdout)
+
+
+def test_poll_for_a_driver_owned_loop(H, watchdog):
+    """poll(timeout) serves stops in slices, as run.py's event loop calls its event sources."""
+    exe = str(build_target("engine_recurse.c", flags=("-O0",)))
+    e = engine(watchdog)
+    e.add_probe(exe, "tick", H["count"], "entry", 0)
+    e.launch([exe, "sleep", "10"])
+    slices = 0
+    t0 = time.monotonic()
+    while True:
+        r = e.poll(0.05)
+        slices += 1
+        if r is not None:
+            break
+    assert r == "exited" and e.finished and e.target_status == 0
+    assert H.counts[0] == 10
+    assert slices >= 4 and time.monotonic() - t0 < 5
