@@ -115,6 +115,7 @@ class Dispatcher:
             child.armed = set(proc.armed)
             child.hooked_libs = set(proc.hooked_libs)
             child.entry_hooked = proc.entry_hooked
+            child.rdebug_hooked = proc.rdebug_hooked
             child.threads[tid] = nt
             e.threads[tid] = nt
             e.procs[tid] = child
@@ -137,6 +138,7 @@ class Dispatcher:
         proc.armed = set()
         proc.hooked_libs = set()
         proc.entry_hooked = False
+        proc.rdebug_hooked = False
         th.shadow = []
         th.exiting = False
         proc.exe = exe_of(proc.tgid)

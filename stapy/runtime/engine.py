@@ -51,7 +51,7 @@ import time
 
 from stapy.codegen import abi
 from stapy.runtime import breakpoints as bpmod
-from stapy.runtime import cxxunwind
+from stapy.runtime import cxxunwind, libraries
 from stapy.runtime import guarded, ptrace as pt
 from stapy.runtime import stops, uretprobe, xol as xolmod
 from stapy.runtime.arch import x86_64 as arch
@@ -182,6 +182,7 @@ class Engine:
             (bp.entry if p.kind == "entry" else bp.returns).append(p)
         if proc.xol is not None:
             cxxunwind.install(self, proc)
+            libraries.install(self, proc)
         if not proc.entry_hooked:
             self._hook_entry(proc, thread)
 
@@ -192,7 +193,7 @@ class Engine:
 
         proc.entry_hooked = True
         needs = [p for p in self.probes if p.path and p.path != os.path.realpath(proc.exe)]
-        if not needs and not any(p.kind == "return" for p in self.probes):
+        if not needs and not any(p.kind == "return" for p in self.probes) and proc.rdebug_hooked:
             return
         try:
             entry = elf.open_elf(proc.exe).elffile.header.e_entry + (elf.load_bias(proc.tgid, proc.exe) or 0)

@@ -27,8 +27,6 @@ import sys
 import tempfile
 import time
 
-from llvmlite import binding as llvm
-
 from stapy.codegen import abi
 
 STARTING, RUNNING, STOPPING, ERROR = "starting", "running", "stopping", "error"
@@ -84,25 +82,31 @@ class Runner:
 
     # -- loading ---------------------------------------------------------------------
     def load(self) -> None:
-        from stapy.codegen.translate import init_llvm
+        """dlopen a private copy of the program's shared object and fill in its callback slots.
 
-        init_llvm()
+        A private copy, because the same script may run twice in one process
+        (tests, the REPL) and each run must start from fresh globals.
+        """
+        import shutil
+
+        fd, private = tempfile.mkstemp(prefix="stapy-", suffix=".so")
+        os.close(fd)
+        try:
+            shutil.copyfile(self.compiled.library_path, private)
+            self.lib = ctypes.CDLL(private, mode=os.RTLD_NOW | os.RTLD_LOCAL)
+        finally:
+            os.unlink(private)
         self._register_callbacks()
-        tm = llvm.Target.from_default_triple().create_target_machine(reloc="pic", codemodel="default")
-        empty = llvm.parse_assembly("")
-        self.engine = llvm.create_mcjit_compiler(empty, tm)
-        self.engine.add_object_file(llvm.ObjectFileRef.from_path(self.compiled.runtime_object_path))
-        self.engine.add_object_file(llvm.ObjectFileRef.from_path(self.compiled.object_path))
-        self.engine.finalize_object()
-        self.engine.run_static_constructors()
-        addr = self.engine.get_function_address
+
+        def addr(name: str) -> int:
+            return ctypes.cast(getattr(self.lib, name), ctypes.c_void_p).value
+
         self._init = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int64)(addr("stapy_init"))
         self._flush = ctypes.CFUNCTYPE(ctypes.c_int64)(addr("stapy_flush"))
         self.handlers = {p.index: HANDLER(addr(p.handler)) for p in self.compiled.probes}
         self.handler_addresses = {p.index: addr(p.handler) for p in self.compiled.probes}
-        target = self.engine.get_global_value_address("stapy_target")
-        if target and self.options.target_pid:
-            ctypes.c_int64.from_address(target).value = int(self.options.target_pid)
+        if self.options.target_pid:
+            ctypes.c_int64.in_dll(self.lib, "stapy_target").value = int(self.options.target_pid)
         self._setup_context()
 
     def handler(self, index: int) -> int:
@@ -155,7 +159,7 @@ class Runner:
                "stapy_py_system": WARN_CB(system), "stapy_py_ctime": CTIME_CB(ctime_cb),
                "stapy_py_str": PY_STR_CB(py_str), "stapy_py_long": PY_LONG_CB(py_long)}
         for name, cb in cbs.items():
-            llvm.add_symbol(name, ctypes.cast(cb, ctypes.c_void_p).value)
+            ctypes.c_void_p.in_dll(self.lib, name).value = ctypes.cast(cb, ctypes.c_void_p).value
             self._keep.append(cb)
 
     # -- context answered in Python (rare calls; the tracee's /proc, or stapy's own) ------------

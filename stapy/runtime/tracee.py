@@ -39,6 +39,7 @@ class Process:
     armed: set = field(default_factory=set)      # ids of probes armed (or found unresolvable) here
     hooked_libs: set = field(default_factory=set)  # libraries whose C++ unwinder hooks are armed
     entry_hooked: bool = False                   # the program entry point re-arms library probes
+    rdebug_hooked: bool = False                  # ld.so's r_brk breakpoint (dlopen/dlclose) is armed
 
     # -- memory ---------------------------------------------------------
     def open_mem(self) -> None:

@@ -201,3 +201,15 @@ def test_library_and_statement_probes(H, watchdog):
     assert e.unresolved == []
     assert H.counts[1] == 1 and H.string(1) == b"bad=%d\n"
     assert H.counts[2] == 6
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_dlopen_library_probes(H, watchdog, hot):
+    """A probe in a library the program dlopens (and dlcloses, and dlopens again) fires each time."""
+    exe = str(build_target("engine_dlopen.c", flags=("-O0",)))
+    e = engine(watchdog, hotloop=hot)
+    e.add_probe("/lib/x86_64-linux-gnu/libm.so.6", "frexp", H["count"], "entry", 0)
+    e.launch([exe])
+    assert e.run() == "exited" and e.target_status == 0
+    assert H.counts[0] == 6
+    assert e.unresolved == []
