@@ -26,6 +26,7 @@ class Elider:
         self.rep = d.reporter
         self.relaxed = True
         self.empty_probes: set = set()
+        self.dead_control = False  # 4.8 drops code after next/return only after type inference
 
     # -- opt1: unused functions -------------------------------------------
     def unused_functions(self):
@@ -265,7 +266,7 @@ class Elider:
                 if n is None:
                     continue
                 out.append(n)
-                if isinstance(n, (ast.Next, ast.Return, ast.Break, ast.Continue)):
+                if self.dead_control and isinstance(n, (ast.Next, ast.Return, ast.Break, ast.Continue)):
                     if len(out) < len([y for y in s.statements if y is not None]):
                         self.relaxed = False
                     break
@@ -511,4 +512,25 @@ def _wrap(v: int) -> int:
 
 def run(d: Draft) -> Draft:
     Elider(d).run()
+    return d
+
+
+def run_dead_control(d: Draft) -> Draft:
+    """After type inference: drop statements after next/return/break/continue, then the
+    functions and variables only they used (silently, as 4.8's later rounds are)."""
+    if d.options.unoptimized:
+        return d
+    e = Elider(d)
+    e.dead_control = True
+    e.rep.quiet = True
+    try:
+        while True:
+            e.relaxed = True
+            e.fold_all()
+            e.unused_functions()
+            e.unused_variables(1)
+            if e.relaxed:
+                break
+    finally:
+        e.rep.quiet = False
     return d

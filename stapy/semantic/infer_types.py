@@ -37,6 +37,7 @@ class Inference:
         self.current_function = None
         self.resolved_types: list = []  # [decl, index, tok]
         self.complexity = 0
+        self.dry = False
 
     # -- bookkeeping ------------------------------------------------------
     def resolved(self, tok, t, decl=None, index=-1):
@@ -48,14 +49,22 @@ class Inference:
                     return
             self.resolved_types.append([decl, index, tok])
 
+    def _report(self, level: int) -> bool:
+        """4.8 reports only the most specific kind of mismatch found (its mismatch_complexity):
+        a dry round finds the highest level, the reporting round prints that level only."""
+        if self.dry:
+            self.complexity = max(self.complexity, level)
+            return False
+        return level == self.complexity
+
     def unresolved(self, tok):
         self.still += 1
-        if self.assert_resolvability:
+        if self.assert_resolvability and not self.dry and self.complexity == 0:
             self.rep.error("unresolved type ", tok, key="unresolved type")
 
     def invalid(self, tok, t):
         self.still += 1
-        if self.assert_resolvability:
+        if self.assert_resolvability and not self.dry:
             if tok is not None and tok.kind == OPERATOR:
                 self.rep.error("invalid operator", tok, key="invalid operator")
             else:
@@ -65,9 +74,8 @@ class Inference:
         self.still += 1
         if not self.assert_resolvability:
             return
-        if self.complexity > 1:  # a more specific mismatch was already reported
+        if not self._report(1):
             return
-        self.complexity = 1
         self.rep.error(f"type mismatch: left and right sides don't agree "
                        f"({type_name(e.left.type)} vs {type_name(e.right.type)})", e.tok, key="mismatch binary")
 
@@ -75,9 +83,8 @@ class Inference:
         self.still += 1
         if not self.assert_resolvability:
             return
-        if self.complexity > 2:
+        if not self._report(2):
             return
-        self.complexity = 2
         msg = f"type mismatch: expected {type_name(t1)}"
         if t2 is not None:
             msg += f" but found {type_name(t2)}"
@@ -87,7 +94,8 @@ class Inference:
         self.still += 1
         if not self.assert_resolvability:
             return
-        self.complexity = 3
+        if not self._report(3):
+            return
         if self.current_function is not None and index == -1:
             for i, p in enumerate(self.current_function.params):
                 if p is decl:
@@ -206,7 +214,7 @@ class Inference:
             self.set_type(e, LONG)
         elif isinstance(e, (ast.TargetSymbol, ast.CastOp, ast.AtVar, ast.EntryOp)):
             if e.type is None:
-                if self.assert_resolvability:
+                if self.assert_resolvability and not self.dry:
                     what = {"TargetSymbol": "unresolved target-symbol expression",
                             "AtVar": "unresolved @var() expression"}.get(type(e).__name__, "unresolved target-symbol expression")
                     self.rep.error(what, e.tok, key=what)
@@ -551,13 +559,13 @@ class Inference:
     def check_local(self, v: LocalVar, arity):
         if arity:
             self.still += 1
-            if self.assert_resolvability:
+            if self.assert_resolvability and not self.dry:
                 self.rep.error("array locals not supported, missing global declaration? ", v.tok, key="array locals")
         if v.type is None:
             self.unresolved(v.tok)
         elif v.type == STATS:
             self.still += 1
-            if self.assert_resolvability:
+            if self.assert_resolvability and not self.dry:
                 self.rep.error("stat locals not supported, missing global declaration? ", v.tok, key="stat locals")
 
     # -- the driver -------------------------------------------------------
@@ -605,7 +613,6 @@ class Inference:
         self.preset_literals()
         while True:
             self.newly = self.still = 0
-            self.complexity = 0  # 4.8's mismatch_complexity: report the most specific kind first
             before = self.rep.error_count
             try:
                 self.round()
@@ -620,6 +627,13 @@ class Inference:
                 if self.assert_resolvability:
                     return
                 self.assert_resolvability = True
+                self.dry = True  # find the most specific mismatch kind without printing
+                self.newly = self.still = 0
+                try:
+                    self.round()
+                except TypeAbort:
+                    pass
+                self.dry = False
 
 
 def run(d: Draft) -> Draft:

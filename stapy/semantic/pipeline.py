@@ -23,6 +23,7 @@ PASSES = [
     ("conditions", conditions.run),  # `if (cond)` guards
     ("elide", elide.run),  # unused code (off with -u)
     ("infer-types", infer_types.run),
+    ("dead-control", elide.run_dead_control),  # code after next/return (after types, as 4.8)
     ("global-dump", global_dump.run),  # end probes printing unread globals
     ("dedup-functions", dedup_functions.run),
     ("stable-calls", stable_calls.run),  # cache pid(), execname()... per hit
