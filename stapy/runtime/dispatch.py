@@ -27,6 +27,12 @@ class Dispatcher:
 
     # -- entry point ----------------------------------------------------------
     def handle(self, tid: int, status: int) -> None:
+        try:
+            self._handle(tid, status)
+        except (ProcessLookupError, ChildProcessError):
+            pass  # the thread died under us (SIGKILL, exit_group): waitpid reports it next
+
+    def _handle(self, tid: int, status: int) -> None:
         e = self.e
         kind, sig, event = stops.classify(status)
         th = e.threads.get(tid)
@@ -253,6 +259,9 @@ class Dispatcher:
                     _, status = pt.waitpid(tid, pt.WALL)
                 except InterruptedError:
                     continue
+                except ChildProcessError:
+                    self.thread_gone(th, 0)
+                    return False
             kind, sig, event = stops.classify(status)
             if kind == stops.SIGTRAP_STOP:
                 return True

@@ -471,6 +471,14 @@ class HotLoop:
             return
         bp = self.tables[th.process.tgid][1][entry]
         regs = self.regs
+        try:
+            self._finish(th, bp, regs, phase, nxt, hstatus, status2, scratch)
+        except (ProcessLookupError, ChildProcessError):
+            pass  # died under us: waitpid reports it next
+
+    def _finish(self, th, bp, regs, phase, nxt, hstatus, status2, scratch) -> None:
+        e = self.e
+        d = e.dispatcher
         if phase == PHASE_HANDLER:
             e.handler_status(bp.entry[nxt - 1], hstatus)
             d.on_breakpoint(th, bp, regs, start=nxt, internal=False)

@@ -349,3 +349,27 @@ def test_poll_for_a_driver_owned_loop(H, watchdog):
     assert r == "exited" and e.finished and e.target_status == 0
     assert H.counts[0] == 10
     assert slices >= 4 and time.monotonic() - t0 < 5
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_target_killed_while_hitting(H, watchdog, hot):
+    """SIGKILL from outside while 8 threads hit probes: the session ends with stap's warning."""
+    exe = str(build_target("engine_calls.c", flags=("-O2",)))
+    e = engine(watchdog, hotloop=hot)
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    e.add_probe(exe, "g", H["ret"], "return", 1)
+    pid = e.launch([exe, "1000000", "8"])
+
+    class Hooks:
+        t = time.monotonic() + 0.3
+
+        def next_deadline(self):
+            return self.t
+
+        def on_deadline(self, now):
+            self.t = 1e18
+            os.kill(pid, signal.SIGKILL)
+
+    assert e.run(Hooks()) == "exited"
+    assert e.child_exit_warning() == "Child process exited with signal 9 (Killed)"
+    e.detach_all()
