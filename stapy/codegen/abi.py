@@ -147,3 +147,16 @@ USER_HELPERS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     'stp_read_user': ('i64', ('ptr', 'i64', 'ptr', 'i64'), False),  # (ctx, addr, buf, len) -> len | -14
     'stp_read_user_string': ('i64', ('ptr', 'i64', 'ptr', 'i64'), False),  # (ctx, addr, buf, size) -> strlen | -14
 }
+
+
+# Services of the Python runner that compiled code calls (rare, slow-path calls only).  Each is a
+# function-pointer global of the program's module, named as below, that the runner fills in after
+# loading the program; codegen calls through it.  name -> (return type, argument types).
+PY_CALLBACKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "stapy_py_warn": ("void", ("ptr", "ptr")),  # (ctx, message): WARNING: message
+    "stapy_py_execname": ("void", ("ptr", "ptr")),  # (ctx, dst)
+    "stapy_py_system": ("void", ("ptr", "ptr")),  # (ctx, command): run after the handler
+    "stapy_py_ctime": ("void", ("ptr", "i64")),  # (dst, epoch seconds)
+    "stapy_py_str": ("void", ("ptr", "ptr", "i64", "ptr", "ptr")),  # (ctx, function name, n, s, dst)
+    "stapy_py_long": ("i64", ("ptr", "ptr", "i64", "ptr")),  # (ctx, function name, n, s)
+}

@@ -18,16 +18,15 @@ from stapy.codegen.lower_expr import translation_error
 
 BUILTINS: dict = {}
 
-# Python callbacks the runner registers with the JIT (name -> (ret, args)).
-PY_CALLBACKS = {
-    "stapy_py_warn": (VOID, [PTR, PTR]),
-    "stapy_py_execname": (VOID, [PTR, PTR]),
-    "stapy_py_system": (VOID, [PTR, PTR]),
-    "stapy_py_ctime": (VOID, [PTR, I64]),
-    # generic: (ctx, function name, long arg, string arg[, dst])
-    "stapy_py_str": (VOID, [PTR, PTR, I64, PTR, PTR]),
-    "stapy_py_long": (I64, [PTR, PTR, I64, PTR]),
-}
+_IRT = {"void": VOID, "i32": I32, "i64": I64, "ptr": PTR}
+
+
+def define_callback_slots(module) -> None:
+    """One null function-pointer global per abi.PY_CALLBACKS entry; the runner fills them in."""
+    for name in abi.PY_CALLBACKS:
+        if name not in module.globals:
+            g = ir.GlobalVariable(module, PTR, name=name)
+            g.initializer = ir.Constant(PTR, None)
 
 
 def builtin(*names):
@@ -52,8 +51,11 @@ class BuiltinLowering:
         return self.fb.mb.declare(name, ret, args)
 
     def py(self, name):
-        ret, args = PY_CALLBACKS[name]
-        return self.extern(name, ret, args)
+        """A callable for the runner service `name` (loaded from its function-pointer slot)."""
+        ret, args = abi.PY_CALLBACKS[name]
+        fnty = ir.FunctionType(_IRT[ret], [_IRT[a] for a in args])
+        slot = self.fb.mb.module.globals[name]
+        return self.b.load(slot, typ=ir.PointerType(fnty))
 
     def args(self, e):
         return [self.expr(a) for a in e.args]

@@ -16,23 +16,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from llvmlite import binding as llvm
-
+from stapy.codegen.compiled import Compiled, ProbeInfo
 from stapy.codegen.exctable import ExceptionTable, Site
 
 FORMAT_VERSION = 1
 _PKG = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Compiled:
-    object_path: str
-    runtime_object_path: str
-    probes: list  # list[ProbeInfo]
-    exctable: ExceptionTable
-    limits: object
-    maxnesting: int
-    cached: bool = False
 
 
 def cache_dir() -> Path:
@@ -42,10 +30,13 @@ def cache_dir() -> Path:
     return d
 
 
-def _sources_stamp() -> str:
-    """Changes whenever any stapy source or tapset file changes (mtime and size)."""
+def _sources_stamp(top: Path = _PKG) -> str:
+    """Changes whenever any stapy source or tapset file under `top` changes (mtime and size)."""
     h = hashlib.sha1()
-    for root, dirs, files in os.walk(_PKG):
+    if top.is_file():
+        st = top.stat()
+        h.update(f"{top}:{st.st_mtime_ns}:{st.st_size};".encode())
+    for root, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for f in sorted(files):
             if f.endswith((".py", ".stp", ".stpm", ".lark", ".h")):
@@ -85,6 +76,8 @@ _tm = None
 
 
 def target_machine():
+    from llvmlite import binding as llvm
+
     global _tm
     if _tm is None:
         from stapy.codegen.translate import init_llvm
@@ -103,6 +96,8 @@ def emit_object(ir_text: str, path: Path, full_pipeline: bool = False) -> None:
     benefit for straight-line handler code at a tenth of its compile time.
     The runtime library, built once and cached, gets the full -O2 pipeline.
     """
+    from llvmlite import binding as llvm
+
     mod = llvm.parse_assembly(ir_text)
     mod.triple = llvm.get_process_triple()
     mod.verify()
@@ -132,7 +127,8 @@ def runtime_object(limits) -> Path:
 
     rl = RuntimeLimits(maxstringlen=limits.MAXSTRINGLEN, maxmapentries=limits.MAXMAPENTRIES,
                        hist_width=limits.HIST_WIDTH, hist_elision=limits.HIST_ELISION)
-    key = hashlib.sha256(f"runtime-{FORMAT_VERSION}-{rl}-{_sources_stamp()}".encode()).hexdigest()[:32]
+    stamp = _sources_stamp(_PKG / "runtime" / "native") + _sources_stamp(_PKG / "codegen" / "abi.py")
+    key = hashlib.sha256(f"runtime-{FORMAT_VERSION}-{rl}-{stamp}".encode()).hexdigest()[:32]
     path = cache_dir() / f"runtime-{key}.o"
     if not path.exists():
         from stapy.runtime.native.module import build_runtime_module as build
@@ -164,18 +160,30 @@ def _save_meta(obj: Path, translated, runtime_path: Path) -> None:
     os.replace(tmp, _meta_path(obj))
 
 
+def link_library(objects: list, path: Path) -> None:
+    """Link the objects into one shared object (ld, or the gcc driver when ld is missing)."""
+    import shutil
+    import subprocess
+
+    tmp = path.with_suffix(f".tmp{os.getpid()}.so")
+    ld = shutil.which("ld")
+    cmd = [ld, "-shared", "-o", str(tmp)] if ld else ["gcc", "-shared", "-o", str(tmp)]
+    subprocess.run(cmd + [str(o) for o in objects], check=True, capture_output=True)
+    os.replace(tmp, path)
+
+
 def _load_meta(obj: Path) -> Compiled | None:
-    from stapy.codegen.translate import ProbeInfo
     from stapy.semantic.program import Limits
 
     try:
         meta = json.loads(_meta_path(obj).read_text())
     except (OSError, ValueError):
         return None
-    if not Path(meta["runtime"]).exists():
+    lib = obj.with_suffix(".so")
+    if not Path(meta["runtime"]).exists() or not lib.exists():
         return None
     table = ExceptionTable([Site(**s) for s in meta["sites"]])
-    return Compiled(str(obj), meta["runtime"], [ProbeInfo(**p) for p in meta["probes"]], table,
+    return Compiled(str(obj), meta["runtime"], str(lib), [ProbeInfo(**p) for p in meta["probes"]], table,
                     Limits(**meta["limits"]), meta["maxnesting"], cached=True), meta
 
 
@@ -205,6 +213,8 @@ def compile_program(translated, options) -> Compiled:
         if got is not None:
             return got[0]
     emit_object(translated.ir_text, obj)
+    lib = obj.with_suffix(".so")
+    link_library([obj, runtime_path], lib)
     _save_meta(obj, translated, runtime_path)
-    return Compiled(str(obj), str(runtime_path), translated.probes, translated.exctable, translated.limits,
-                    translated.maxnesting)
+    return Compiled(str(obj), str(runtime_path), str(lib), translated.probes, translated.exctable,
+                    translated.limits, translated.maxnesting)

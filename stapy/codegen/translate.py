@@ -13,25 +13,13 @@ from dataclasses import dataclass, field
 from llvmlite import binding as llvm
 from llvmlite import ir
 
-from stapy.codegen.builtins import ppfunc_of, probe_type_of
+from stapy.codegen.builtins import define_callback_slots, ppfunc_of, probe_type_of
+from stapy.codegen.compiled import ProbeInfo  # noqa: F401  (re-exported)
 from stapy.codegen.exctable import ExceptionTable
 from stapy.codegen.irbuilder import I64, PTR, ModuleBuilder, c64
 from stapy.codegen.lower_data import Globals
 from stapy.codegen.lower_probe import Unit, handler_name
 from stapy.diagnostics import Diagnostic, StapError
-
-
-@dataclass(frozen=True)
-class ProbeInfo:
-    """What pass 5 needs to know about one probe, without the AST."""
-
-    index: int
-    family: str
-    params: dict
-    location: str  # pp()
-    point_name: str  # pn()
-    handler: str  # symbol of the compiled handler
-    token: str  # stap's description of the probe's token, for -t
 
 
 @dataclass
@@ -102,6 +90,7 @@ def translate(program, options) -> Translated:
     limits = program.limits
     mb = ModuleBuilder("stapy_script", limits.MAXSTRINGLEN)
     globals_ = Globals(mb, program, options)
+    define_callback_slots(mb.module)
     target = ir.GlobalVariable(mb.module, I64, name="stapy_target")
     target.initializer = c64(0)
     _pp_table(mb, "stapy_pp_table", [p.location for p in program.probes])
