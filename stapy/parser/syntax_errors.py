@@ -40,17 +40,42 @@ def _class(tok) -> str:
     return "other"
 
 
-def _sig(state) -> tuple:
-    out = []
-    for v in state.value_stack[-3:]:
-        out.append(getattr(v, "type", None) or type(v).__name__)
-    return tuple(out)
+def _settle(parser_state) -> list:
+    """The state stack after the reductions the parser would make whatever comes next.
+
+    LALR notices a bad token in whatever state it is in, often before the
+    reductions that end an expression or a statement; stap, reading top
+    down, has by then returned to the caller that expects what follows (the
+    next statement, a ')').  Reducing while a state has no shift and one
+    reduction brings the LALR state to that same point.
+    """
+    from lark.parsers.lalr_analysis import Shift
+
+    states = parser_state.parse_conf.states
+    stack = list(parser_state.state_stack)
+    for _ in range(200):
+        acts = states[stack[-1]]
+        if any(a is Shift for a, _ in acts.values()):
+            break
+        rules = {arg for _, arg in acts.values()}
+        if len(rules) != 1:
+            break
+        rule = rules.pop()
+        n = len(rule.expansion)
+        if n:
+            del stack[-n:]
+        goto = states[stack[-1]].get(rule.origin.name)
+        if goto is None:
+            break
+        stack.append(goto[1])
+    return stack
 
 
 def _keys(e, tok):
-    st = e.state.position
+    stack = _settle(e.state)
+    st = stack[-1]
     cls = _class(tok)
-    return [(st, cls, _sig(e.state)), (st, cls), (st,)]
+    return [(st, cls, tuple(stack[-3:])), (st, cls), (st,)]
 
 
 def _load_examples():
@@ -130,6 +155,8 @@ def message_for(e, tok, ctx) -> ParseError:
         hit = table.get(key)
         if hit is not None:
             msg, form = hit
+            if msg.startswith("unknown operator ") and tok is not None:
+                msg = "unknown operator " + tok.text
             if tok is None and form != "eof":
                 # stap's next() hit EOF while its last token was still unswallowed
                 last = ctx.current
