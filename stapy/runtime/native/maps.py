@@ -39,6 +39,7 @@ def build(lib):
     m = lib.limits.maxstringlen
     strsize = (m + 7) // 8 * 8
     cap_default = lib.limits.maxmapentries
+    strncmp = lib.external("strncmp", I32, [PTR, PTR, I64])
 
     # ---- layout
     def layout(f, nkeys, keymask, valtype, decl, statbytes):
@@ -155,16 +156,9 @@ def build(lib):
             stored = f.at(e, f.ld64(f["map"], KEYOFF + i))
             with f.if_else(is_str_col(f, f["map"], i)) as (s_, l_):
                 with s_:
-                    p = b.inttoptr(kv, PTR)
-                    j = f.var(I64)
-                    f.set(j, c64(0))
-                    with f.while_():
-                        a = f.byte(stored, f.get(j))
-                        # the stored key was cut at MAXSTRINGLEN-1: compare the probe the same way
-                        c = f.select(f.lt(f.get(j), c64(m - 1)), f.byte(p, f.get(j)), c64(0))
-                        f.return_if(f.ne(a, c), c64(0))
-                        f.break_if(f.eq(a, 0))
-                        f.inc(j)
+                    # the stored key was cut at MAXSTRINGLEN-1: compare the probe the same way
+                    diff = b.call(strncmp, [stored, b.inttoptr(kv, PTR), c64(m - 1)])
+                    f.return_if(f.ne(diff, ir.Constant(I32, 0)), c64(0))
                 with l_:
                     f.return_if(f.ne(f.ld64(stored, 0), kv), c64(0))
     f.finish(c64(1))
