@@ -18,7 +18,9 @@ class ProbeInfo:
     location: str  # pp()
     point_name: str  # pn()
     handler: str  # symbol of the compiled handler
-    token: str  # stap's description of the probe's token, for -t
+    token: str  # stap's description of the probe's token
+    source_location: str = ""  # FILE:LINE:COL of the probe's token (-t)
+    derivation: str = ""  # stap's derived_locations(): ' from: PP' per step (-t)
 
 
 @dataclass

@@ -105,9 +105,12 @@ def translate(program, options) -> Translated:
     probes = []
     for probe in program.probes:
         unit.lower_probe(probe)
+        steps = [d.strip() for d in (probe.derivation or probe.point_name or probe.location).split(" <- ") if d.strip()]
         probes.append(ProbeInfo(probe.index, probe.family, dict(probe.params), probe.location,
                                 probe.point_name or probe.location, handler_name(probe),
-                                probe.tok.describe() if probe.tok is not None else ""))
+                                probe.tok.describe() if probe.tok is not None else "",
+                                probe.tok.location() if probe.tok is not None else "",
+                                "".join(f" from: {d}" for d in steps)))
     globals_.build_init()
     globals_.build_flush()
     text = str(mb.module)

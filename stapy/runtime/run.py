@@ -317,12 +317,13 @@ class Runner:
         t0 = time.perf_counter_ns() if self.options.timing else 0
         status = self.handlers[probe.index](self.ctx_ptr)
         if self.options.timing:
-            rec = self.hits.setdefault(probe.index, [0, 0, None, 0])
+            rec = self.hits.setdefault(probe.index, [0, 0, None, 0, 0])
             dt = time.perf_counter_ns() - t0
             rec[0] += 1
             rec[1] += dt
             rec[2] = dt if rec[2] is None else min(rec[2], dt)
             rec[3] = max(rec[3], dt)
+            rec[4] += dt * dt
         if status == abi.STATUS_ERROR:
             self.handler_error(probe)
         if ctx.exit_requested and self.state in (STARTING, RUNNING):
@@ -383,12 +384,12 @@ class Runner:
             if self.state == ERROR:
                 for p in self.probes_of("error"):
                     self.run_probe(p)
+            if self.options.timing:
+                self.timing_report()
         finally:
             self.close_output()
             for s, h in old.items():
                 signal.signal(s, h)
-        if self.options.timing:
-            self.timing_report()
         if self.errors or self.skipped:
             self.stderr.write(f"WARNING: Number of errors: {self.errors}, skipped probes: {self.skipped}\n")
         if self.had_error:
@@ -447,15 +448,30 @@ class Runner:
             return max(1, period + random.randint(-rnd, rnd))
         return period
 
+    def write_output(self, text: str) -> None:
+        """Text the runtime itself prints to the script's output (after what handlers wrote)."""
+        self._flush()
+        data = text.encode("utf-8", "surrogateescape")
+        if self._capture is not None:
+            self._capture.write(data)
+        elif self._out_file is not None:
+            self._out_file.write(data)
+        else:
+            os.write(self.stdout.fileno(), data)
+
     def timing_report(self) -> None:
-        self.stderr.write("----- probe hit report: \n")
+        """stap -t: translate.cxx's probe hit report, in nsecs as stap's user-space runtimes print it."""
+        lines = ["----- probe hit report: \n"]
         for p in self.compiled.probes:
             rec = self.hits.get(p.index)
-            if not rec:
+            if not rec or not rec[0]:
                 continue
-            n, total, lo, hi = rec
-            loc = p.token.split(" at ", 1)[-1] if p.token else ""
-            self.stderr.write(f"{p.location}, ({loc}), hits: {n}, nsecs: {lo}min/{total // n}avg/{hi}max\n")
+            n, total, lo, hi, sq = rec
+            avg = total // n
+            variance = (sq - n * avg * avg) // (n - 1) if n > 1 else 0
+            lines.append(f"{p.location}, ({p.source_location}), hits: {n}, nsecs: {lo}min/{avg}avg/{hi}max, "
+                         f"variance: {max(variance, 0)},{p.derivation}, index: {p.index}\n")
+        self.write_output("".join(lines))
 
 
 def run_program(compiled, options, stdout=None, stderr=None) -> int:

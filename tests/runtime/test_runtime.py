@@ -11,6 +11,8 @@ A file holds cases separated by blank lines; each case is directive lines:
   STDERR_NONE       stderr must be empty
   EXIT n            exit status (default 0)
   TIMEOUT s         -T s
+  GLOBAL name=val   -G name=val (repeatable)
+  OPTION name=val   any other Options field (int, or the literal text), e.g. OPTION timing=1
   REQUIRES module   skip unless the module imports
 Cases run in-process through Session(Options(script_text=...)).main().
 """
@@ -37,7 +39,7 @@ def load_cases():
             key, _, rest = line.partition(" ")
             if key == "NAME":
                 cur = {"name": f"{path.stem}:{rest}", "prog": [], "expect": None, "regex": [], "stderr": [],
-                       "exit": 0, "args": [], "defines": [], "requires": [], "timeout": None, "stderr_none": False}
+                       "exit": 0, "args": [], "defines": [], "requires": [], "timeout": None, "stderr_none": False, "options": {}}
                 cases.append(cur)
             elif cur is None:
                 raise ValueError(f"{path}: directive before NAME: {line}")
@@ -62,6 +64,13 @@ def load_cases():
                 cur["defines"].append((n, v or None))
             elif key == "TIMEOUT":
                 cur["timeout"] = float(rest)
+            elif key == "GLOBAL":
+                n, _, v = rest.partition("=")
+                cur["options"].setdefault("global_inits", ())
+                cur["options"]["global_inits"] += ((n, v),)
+            elif key == "OPTION":
+                n, _, v = rest.partition("=")
+                cur["options"][n] = int(v) if v.lstrip("-").isdigit() else v
             elif key == "REQUIRES":
                 cur["requires"].append(rest)
             else:
@@ -83,7 +92,7 @@ def test_runtime(case):
     from stapy.session import Session
 
     opts = Options(script_text="\n".join(case["prog"]), args=tuple(case["args"]), defines=tuple(case["defines"]),
-                   timeout=case["timeout"])
+                   timeout=case["timeout"], **case["options"])
     out, err = io.StringIO(), io.StringIO()
     status = Session(opts, out, err).main()
     stdout, stderr = out.getvalue(), err.getvalue()
