@@ -152,6 +152,11 @@ def test_wrapping_overwrites_the_oldest():
     m.set("b", 0)  # an update does not refresh age
     m.set("e", 1)
     assert m.order() == ["c", "d", "e"]
+    # after a sort the list head is what gets reused (map.c takes the first node of the list)
+    N.stp_map_sort(m.mem, 1, -1, 0, 0)
+    assert m.order() == ["e", "d", "c"]
+    m.set("f", 1)
+    assert m.order() == ["d", "c", "f"]
 
 
 @pytest.mark.parametrize("weak", [False, True])
@@ -332,3 +337,57 @@ def test_sort_limit_follows_map_c_exactly(limit, direction):
 
     sort(m, 0, direction, limit=limit)
     assert m.order() == stap_sortn(range(60), limit, after)
+
+
+@pytest.mark.parametrize("weak", [False, True])
+def test_random_operations_match_an_ordered_dict_model(weak):
+    """set / add / delete / slice-delete / clear / sort against a Python model of map.c's list order."""
+    import random
+
+    n = native(ALT_LIMITS) if weak else N
+    rng = random.Random(7 + weak)
+    m = Map(n, [str, int], decl=40)
+    model: dict = {}
+    for step in range(3000):
+        op = rng.random()
+        key = (rng.choice(["a", "b", "c", "dd", "x" * 520]), rng.randrange(-3, 12))
+        model_key = (key[0][:511], key[1])
+        if op < 0.45:
+            v = rng.randrange(-5, 5)
+            rc = m.set(key, v)
+            if model_key in model or len(model) < 40:
+                assert rc == 0
+                model[model_key] = v
+            else:
+                assert rc == 1 and m.ctx.errmsg == b"Array overflow, check size limit (40)"
+        elif op < 0.6:
+            out = ctypes.c_int64()
+            rc = n.stp_map_add_long(m.ctx, m.mem, m.keys(key), 2, ctypes.byref(out))
+            if model_key in model or len(model) < 40:
+                model[model_key] = model.get(model_key, 0) + 2
+                assert rc == 0 and out.value == model[model_key]
+            else:
+                assert rc == 1
+        elif op < 0.8:
+            m.delete(key)
+            model.pop(model_key, None)
+        elif op < 0.85:
+            col = rng.choice([0, 1])
+            n.stp_map_delete_slice(m.mem, m.keys(key), 1 << col)  # column `col` is *
+            other = 1 - col
+            for k in [k for k in model if k[other] == model_key[other]]:
+                del model[k]
+        elif op < 0.86:
+            n.stp_map_clear(m.mem)
+            model.clear()
+        elif op < 0.9:
+            direction = rng.choice([1, -1])
+            n.stp_map_sort(m.mem, 0, direction, 0, 0)
+            model = dict(sorted(model.items(), key=lambda kv: kv[1] * direction))
+        else:
+            assert m.get(key) == model.get(model_key, 0)
+            assert m.exists(key) == (model_key in model)
+        if step % 50 == 0:
+            assert len(m) == len(model)
+            assert [(k[0], k[1]) for k in m.order()] == list(model)
+            assert m.values() == list(model.values())
