@@ -16,9 +16,10 @@
                                   request_stop(reason) was called (that reason, default 'stopped'), or
                                   SIGINT/SIGTERM/SIGHUP arrived ('signal'); timers come from hooks
     eng.request_stop(reason)      end run() after the current stop (exit(), MAXERRORS, a timer)
-    eng.poll(timeout)             for a driver that owns the event loop (run.py's event_sources): serve
-                                  stops for <= timeout s or until a signal; 'exited' once eng.finished,
-                                  the stop reason after request_stop(), else None
+    eng.poll(timeout)             for a driver that owns the event loop (an Engine is a run.py event
+                                  source: timeout_hint()/poll()): serve stops for <= timeout s or until a
+                                  signal (poll(0) serves what is pending); 'exited' once eng.finished,
+                                  the stop reason after request_stop(), else None.  Uses SIGALRM.
     eng.detach_all()              remove every int3, restore every hijacked return address, unmap the XOL
                                   area, detach every thread outside any step (pending signals re-delivered);
                                   call it in a `finally` on every way out (also after 'exited': children)
@@ -356,7 +357,7 @@ class Engine:
             self.hooks = hooks
         self.stopping = False
         self.stop_reason = None
-        old = {s: signal.signal(s, self._on_session_signal) for s in SESSION_SIGNALS}
+        old = {s: signal.signal(s, self._on_session_signal) for s in SESSION_SIGNALS}  # main thread only
         old_alrm = signal.signal(signal.SIGALRM, lambda *_: None)
         try:
             self._resume_held()
@@ -366,6 +367,10 @@ class Engine:
             signal.signal(signal.SIGALRM, old_alrm)
             for s, h in old.items():
                 signal.signal(s, h)
+
+    def timeout_hint(self) -> None:
+        """run.py's event-source protocol: the engine has no deadlines of its own."""
+        return None
 
     @property
     def finished(self) -> bool:
@@ -425,38 +430,43 @@ class Engine:
             self.hook("on_deadline", now)
 
     def _loop(self, until: float | None = None, once: bool = False) -> str | None:
-        """Serve stops until finished/stopped, or (poll) until `until` or the first signal."""
-        handle = self.dispatcher.handle
+        """Serve stops until finished/stopped, or (poll) until `until` or the first signal;
+        once `until` has passed, what is already pending is still served (poll(0) drains)."""
         while True:
             self._deadlines()
             if self.stopping:
                 return self.stop_reason
             if self.finished:
                 return "exited"  # everything traced is gone, or the -c/-x process itself ended
-            if until is not None and time.monotonic() >= until:
-                return None
-            self._arm_timer(until)
-            if self.hot is not None:
-                r = self.hot.run()
-                if r is None:
-                    if once:
-                        return "exited" if self.finished else None
-                    continue  # EINTR or nothing to do: look at signals and deadlines
-                tid, status, partial = r
-                if partial is not None:
-                    self.hot.finish(partial)
-                    continue
-            else:
-                try:
-                    tid, status = pt.waitpid(-1, pt.WALL)
-                except InterruptedError:
-                    if once:
-                        return None
-                    continue
-                except ChildProcessError:
-                    self.procs.clear()
-                    continue
-            handle(tid, status)
+            block = until is None or time.monotonic() < until
+            if block:
+                self._arm_timer(until)
+            if not self._serve_one(block):
+                if once or not block:
+                    return "exited" if self.finished else (self.stop_reason if self.stopping else None)
+
+    def _serve_one(self, block: bool) -> bool:
+        """Handle one stop; False when woken by a signal or (not blocking) nothing was pending."""
+        if self.hot is not None:
+            r = self.hot.run(block)
+            if r is None:
+                return False
+            tid, status, partial = r
+            if partial is not None:
+                self.hot.finish(partial)
+                return True
+        else:
+            try:
+                tid, status = pt.waitpid(-1, pt.WALL if block else pt.WALL | pt.WNOHANG)
+            except InterruptedError:
+                return False
+            except ChildProcessError:
+                self.procs.clear()
+                return False
+            if tid == 0:
+                return False
+        self.dispatcher.handle(tid, status)
+        return True
 
     # -- the end ----------------------------------------------------------------------
     def detach_all(self) -> None:

@@ -373,3 +373,16 @@ def test_target_killed_while_hitting(H, watchdog, hot):
     assert e.run(Hooks()) == "exited"
     assert e.child_exit_warning() == "Child process exited with signal 9 (Killed)"
     e.detach_all()
+
+
+def test_poll_zero_drains_without_blocking(H, watchdog):
+    exe = str(build_target("engine_calls.c", flags=("-O0",)))
+    e = engine(watchdog)
+    e.add_probe(exe, "f", H["count"], "entry", 0)
+    e.launch([exe, "200"])
+    t0 = time.monotonic()
+    polls = 0
+    while e.poll(0) is None:
+        polls += 1
+        assert time.monotonic() - t0 < 10
+    assert H.counts[0] == 200 and e.target_status is not None and polls > 0
