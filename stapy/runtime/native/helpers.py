@@ -10,7 +10,7 @@ Conventions (read once, they hold for every row):
   buffer of MAXSTRINGLEN bytes; `dst` may alias any input.
 - `ctx` is the handler's `struct stapy_context *` (stapy.codegen.abi.Context).
   Helpers marked can_fail return an i32 STATUS_OK (0) / STATUS_ERROR (1)
-  status, or an i64 that is negative on failure (the stp_fmt_mem row); on
+  status, or an i64 that is negative on failure (stp_fmt_mem, stp_stat_hist_format); on
   failure they have written stap's exact message text into ctx->errmsg.  The
   handler then stores its site id into ctx->error_site and returns
   STATUS_ERROR.  Helpers not marked can_fail never fail.
