@@ -69,6 +69,7 @@ def analyze(parsed, options, stderr) -> Program:
             pass
     if not reporter.failed and not any(not p.synthetic for p in d.probes):
         reporter.error("no probes found", None, key="no probes found")
+    _warn_unused_args(d, getattr(parsed, "used_args", None))
     if options.warnings_as_errors and reporter.warning_count and not reporter.failed:
         reporter.error_count += 1
     diagnostics = reporter.take()
@@ -81,6 +82,15 @@ def analyze(parsed, options, stderr) -> Program:
     program.warnings = diagnostics
     program.suppressed = (reporter.suppressed_errors, reporter.suppressed_warnings)
     return program
+
+
+def _warn_unused_args(d: Draft, used) -> None:
+    """stap's `unused command line option $N/@N` (not when the script uses the argv tapset)."""
+    if used is None or any(g.name in ("argc", "argv") for g in d.globals):
+        return
+    for i in range(len(d.options.args)):
+        if i not in used:
+            d.reporter.warning(f"unused command line option ${i + 1}/@{i + 1}")
 
 
 def _check_global_inits(d: Draft) -> None:

@@ -223,3 +223,6 @@ register_family(ProcessFamily())
 for _n in ("kernel", "module", "kprobe", "syscall", "nd_syscall", "tp_syscall", "netfilter", "perf",
            "procfs", "java", "python3", "kernel_v", "tracepoint"):
     register_family(KernelFamily(_n))
+
+# The user-space families resolve through stapy.debuginfo; process_points registers that resolver.
+from stapy.semantic import process_points as _process_points  # noqa: E402,F401

@@ -3,6 +3,7 @@
 ok/NAME.p2   stdout of `stap -p2 NAME.stp` (the listing); ok/NAME.err its stderr (warnings), if any.
 ko/NAME.err  stderr of a failing `stap -p2` (exit 1); ko/NAME.p2 is not kept.
 NAME.args    optional extra command-line words, one per line (e.g. -u, -w, -G x=1).
+NAME.argv    optional words after the script name ($1, $2...), one per line.
 
 stap 4.8's `# global embedded code` section holds the C of its own tapset files (which
 stapy cannot and need not reproduce, LANGUAGE.md 10.4); for scripts without embedded C
@@ -30,6 +31,11 @@ def extra_args(stp: Path) -> list[str]:
     return [w for w in a.read_text().splitlines() if w.strip()] if a.exists() else []
 
 
+def trailing_args(stp: Path) -> list[str]:
+    a = stp.with_suffix(".argv")
+    return [w for w in a.read_text().splitlines() if w.strip()] if a.exists() else []
+
+
 def run_stapy(stp: Path) -> tuple[int, str, str]:
     """Run stapy's passes 1-2 in-process, as `stapy -p2 [args] NAME.stp` (cwd = the case dir)."""
     import os
@@ -41,7 +47,7 @@ def run_stapy(stp: Path) -> tuple[int, str, str]:
     cwd = os.getcwd()
     os.chdir(stp.parent)
     try:
-        options = build_options(["-p2", *extra_args(stp), stp.name])
+        options = build_options(["-p2", *extra_args(stp), stp.name, *trailing_args(stp)])
         rc = Session(options, stdout=out, stderr=err).main()
     finally:
         os.chdir(cwd)
@@ -59,6 +65,6 @@ def strip_tapset_embeds(listing: str, script: str) -> str:
 
 
 def run_stap48(stp: Path) -> tuple[int, str, str]:
-    p = subprocess.run([STAP48, "-p2", *extra_args(stp), stp.name], cwd=stp.parent, capture_output=True,
+    p = subprocess.run([STAP48, "-p2", *extra_args(stp), stp.name, *trailing_args(stp)], cwd=stp.parent, capture_output=True,
                        text=True, timeout=120)
     return p.returncode, strip_tapset_embeds(p.stdout, stp.read_text()), p.stderr

@@ -1,0 +1,132 @@
+"""The user-space probe families: `process...` points resolved through stapy.debuginfo.
+
+Installed into probe_points with `register_process_resolver` when pass 2
+starts.  One `Resolved` per concrete site; its params are what codegen and
+the runtime need and nothing of the AST:
+
+    path      the module (executable or library) the address belongs to, or None
+    exe       the process path (`process("...")`, resolved like stap), or None for bare `process`
+    pid       for `process(PID)`, else None
+    address   link-time address of the site (before the load bias), for function/statement/mark/plt
+    is_return True for `.return` probes
+    function  the function (or mark/plt) name, for probefunc()
+    site      the debuginfo ProbeSite (DWARF function, SDT arguments) for target variables
+"""
+from __future__ import annotations
+
+import os
+
+from stapy.parser import ast
+from stapy.semantic.probe_points import ProbePointError, Resolved, register_process_resolver
+
+_LIFECYCLE = ("begin", "end", "thread")
+_SYSCALL = ("syscall",)
+
+
+def _arg(comp: ast.ProbePointComponent):
+    a = comp.arg
+    if isinstance(a, (ast.NumberLit, ast.StringLit)):
+        return a.value
+    if isinstance(a, ast.Unary) and a.op == "-" and isinstance(a.operand, ast.NumberLit):
+        return -a.operand.value
+    return None
+
+
+def _component(name: str, value, tok) -> ast.ProbePointComponent:
+    if value is None:
+        arg = None
+    elif isinstance(value, int):
+        arg = ast.NumberLit(value, tok=tok)
+    else:
+        arg = ast.StringLit(str(value), tok=tok)
+    return ast.ProbePointComponent(name, arg, tok=tok)
+
+
+def _components_of(text: str, tok) -> list[ast.ProbePointComponent]:
+    from stapy.debuginfo.listing import split_probe_point
+
+    return [_component(name, value, tok) for name, value in split_probe_point(text)]
+
+
+def _target_path(options) -> str | None:
+    """A bare `process` under -c means the command's path [LANGUAGE.md 7]."""
+    cmd = getattr(options, "target_cmd", None)
+    if not cmd:
+        return None
+    import shlex
+
+    from stapy.debuginfo.resolve import ResolveError, resolve_process_path
+
+    try:
+        word = shlex.split(cmd)[0]
+        return resolve_process_path(word)
+    except (ValueError, IndexError, ResolveError):
+        return None
+
+
+def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
+    from stapy.debuginfo.resolve import ResolveError, resolve_process_path, resolve_process_probe
+
+    comps = point.components
+    head = comps[0]
+    rest = comps[1:]
+    names = [c.functor for c in rest]
+    value = _arg(head)
+    if head.arg is not None and value is None:
+        raise ProbePointError("probe point mismatch", head.tok)
+    pid = value if isinstance(value, int) else None
+    exe = None
+    if isinstance(value, str):
+        try:
+            exe = resolve_process_path(value)
+        except ResolveError as e:
+            raise ProbePointError(str(e) or "no match", head.tok) from None
+    if not names:
+        raise ProbePointError("no match", head.tok)
+
+    if names[0] in _LIFECYCLE or names[0] in _SYSCALL:
+        family = "process." + ".".join(names)
+        if family not in ("process.begin", "process.end", "process.thread.begin", "process.thread.end",
+                          "process.syscall", "process.syscall.return"):
+            raise ProbePointError("probe point mismatch", rest[-1].tok)
+        shown = exe
+        if pid is None and exe is None and value is None:
+            exe = _target_path(options)
+        new = [_component("process", shown if shown is not None else pid, head.tok)] + list(rest)
+        if shown is None and pid is None:
+            new[0] = ast.ProbePointComponent("process", None, tok=head.tok)
+        return [Resolved(family, {"path": exe, "exe": exe, "pid": pid, "address": None, "is_return": False,
+                                  "function": "", "site": None}, components=new)]
+
+    if exe is None:
+        if pid is not None:
+            try:
+                exe = os.readlink(f"/proc/{pid}/exe")
+            except OSError:
+                raise ProbePointError("no match", head.tok) from None
+        else:
+            exe = _target_path(options)
+        if exe is None:
+            raise ProbePointError("no match", head.tok)
+    pairs = [(c.functor, _arg(c)) for c in rest]
+    prologue = getattr(options, "prologue_searching", "auto")
+    try:
+        sites = resolve_process_probe(exe, pairs, prologue=prologue)
+    except (ResolveError, OSError, ValueError) as e:
+        raise ProbePointError(str(e) or "no match", head.tok) from None
+    if not sites:
+        raise ProbePointError("no match", head.tok)
+    out = []
+    for s in sites:
+        kind = {"function": "process.function", "inline": "process.function", "statement": "process.statement",
+                "label": "process.statement", "mark": "process.mark", "plt": "process.plt"}.get(s.kind, "process." + s.kind)
+        if s.is_return:
+            kind += ".return"
+        params = {"path": s.module, "exe": s.process_path, "pid": pid, "address": s.address,
+                  "is_return": s.is_return, "function": s.function, "site": s}
+        out.append(Resolved(kind, params, components=_components_of(s.p2_text, head.tok),
+                            comment=f" /* pc={s.pc_text} */"))
+    return out
+
+
+register_process_resolver(resolve_process_point)
