@@ -47,6 +47,18 @@ def test_timeout_option():
 
 
 def test_second_run_uses_the_cache(tmp_path):
+    from stapy.codegen.jit import _sources_stamp
+
+    for attempt in range(3):  # other work on the tree changes the cache key: try again then
+        before = _sources_stamp()
+        try:
+            return check_cache_reuse(tmp_path / str(attempt))
+        except AssertionError:
+            if _sources_stamp() == before:
+                raise
+
+
+def check_cache_reuse(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     script = 'probe begin { println("cached?"); exit() }'
     stamps = []
@@ -54,7 +66,7 @@ def test_second_run_uses_the_cache(tmp_path):
         p = stapy("-e", script, env=env)
         out, err = p.communicate(timeout=60)
         assert (out, err, p.returncode) == ("cached?\n", "", 0)
-        libs = [x for x in (tmp_path / "stapy").iterdir() if x.suffix == ".so"]
+        libs = [x for x in (tmp_path / "stapy").iterdir() if x.suffix == ".so" and not x.name.startswith("runtime")]
         assert len(libs) == 1  # one program library
         stamps.append(libs[0].stat().st_mtime_ns)
     assert stamps[0] == stamps[1]  # built once, reused
