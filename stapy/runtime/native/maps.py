@@ -115,7 +115,7 @@ def build(lib):
     def is_str_col(f, mp, i):
         return f.ne(f.b.and_(f.ld64(mp, KEYMASK), c64(1 << i)), 0)
 
-    # ---- hash of a key vector (FNV-1a over long bytes and string bytes)
+    # ---- hash of a key vector (FNV-1a over string bytes, a multiply-xorshift round per long)
     f = Fn(lib, "stp_i_map_hash", I64, [PTR, PTR], ["map", "keys"], internal=True)
     b = f.b
     if lib.limits.weak_hash:
@@ -137,10 +137,9 @@ def build(lib):
                             f.set(h, b.mul(b.xor(f.get(h), ch), _i64const(FNV_PRIME)))
                             f.inc(j)
                         f.set(h, b.mul(b.xor(f.get(h), c64(0xFF)), _i64const(FNV_PRIME)))
-                    with l_:
-                        for k in range(8):
-                            byte = b.and_(b.lshr(kv, c64(8 * k)), c64(0xFF))
-                            f.set(h, b.mul(b.xor(f.get(h), byte), _i64const(FNV_PRIME)))
+                    with l_:  # one multiply-xorshift round per long column
+                        mixed = b.mul(b.xor(f.get(h), kv), _i64const(0x9E3779B97F4A7C15))
+                        f.set(h, b.xor(mixed, b.lshr(mixed, c64(32))))
         hv = f.get(h)
         f.finish(b.xor(hv, b.lshr(hv, c64(29))))
 
