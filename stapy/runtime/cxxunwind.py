@@ -24,21 +24,18 @@ def on_raise(engine, th, regs) -> None:
     proc = th.process
     for inst in th.shadow:
         if inst.hijacked and proc.read_u64(inst.slot) == proc.xol.trampoline:
-            proc.write_u64(inst.slot, inst.return_address)
-        inst.hijacked = False
+            proc.write_u64(inst.slot, inst.ret)
+        inst.hijacked = 0
 
 
 def on_catch(engine, th, regs) -> None:
     proc = th.process
     rsp = regs[arch.RSP]
-    keep = []
     for inst in th.shadow:
-        if inst.slot > rsp:
-            if not inst.hijacked and proc.read_u64(inst.slot) == inst.return_address:
-                inst.hijacked = proc.write_u64(inst.slot, proc.xol.trampoline)
-            keep.append(inst)
-    proc.returns_active = max(0, proc.returns_active - (len(th.shadow) - len(keep)))
-    th.shadow[:] = keep
+        if inst.slot > rsp and not inst.hijacked and proc.read_u64(inst.slot) == inst.ret:
+            inst.hijacked = int(proc.write_u64(inst.slot, proc.xol.trampoline))
+    dropped = th.shadow.keep(lambda i: i.slot > rsp)  # frames the exception unwound never return
+    proc.returns_active = max(0, proc.returns_active - dropped)
 
 
 def install(engine, proc) -> None:

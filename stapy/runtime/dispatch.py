@@ -115,8 +115,7 @@ class Dispatcher:
             child.breakpoints = {a: bp.copy() for a, bp in proc.breakpoints.items()}
             child.xol = proc.xol.clone_for(child) if proc.xol else None
             nt = Thread(tid, child)
-            nt.shadow = [uretprobe.ReturnInstance(i.return_address, i.slot, i.entry_regs, i.breakpoint, i.hijacked)
-                         for i in parent.shadow]
+            nt.shadow = parent.shadow.copy()  # the child's stack is a copy, hijacked slots included
             child.returns_active = len(nt.shadow)
             child.armed = set(proc.armed)
             child.hooked_libs = set(proc.hooked_libs)
@@ -145,7 +144,7 @@ class Dispatcher:
         proc.hooked_libs = set()
         proc.entry_hooked = False
         proc.rdebug_hooked = False
-        th.shadow = []
+        th.shadow.clear()
         th.exiting = False
         proc.exe = exe_of(proc.tgid)
         proc.open_mem()
@@ -211,10 +210,11 @@ class Dispatcher:
             self.e.warn(f"return probe trampoline hit without an instance in {th.tid}")
             self.resume(th.tid, signal.SIGSEGV)
             return
-        inst.hijacked = False
-        if not self.e.stopping:
-            self.run_handlers(inst.breakpoint.returns, th, regs, inst.breakpoint.address, 1, inst.entry_regs)
-        regs[arch.RIP] = inst.return_address
+        inst.hijacked = 0
+        bp = proc.breakpoints.get(inst.bp)
+        if not self.e.stopping and bp is not None:
+            self.run_handlers(bp.returns, th, regs, bp.address, 1, inst.regs)
+        regs[arch.RIP] = inst.ret
         pt.setregs(th.tid, regs)
         self.resume(th.tid, th.pending_signal)
         th.pending_signal = 0

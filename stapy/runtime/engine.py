@@ -346,7 +346,7 @@ class Engine:
             inst, _ = uretprobe.pop_for_return(proc, th, regs[arch.RSP])
             inst = inst or uretprobe.find_any(proc, regs[arch.RSP])
             if inst is not None:
-                regs[arch.RIP] = inst.return_address
+                regs[arch.RIP] = inst.ret
                 pt.setregs(th.tid, regs)
         else:
             th.__dict__["_own_trap"] = signal.SIGTRAP

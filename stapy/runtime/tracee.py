@@ -13,13 +13,14 @@ import os
 from dataclasses import dataclass, field
 
 from stapy.runtime import ptrace as pt
+from stapy.runtime.uretprobe import ShadowStack
 
 
 @dataclass
 class Thread:
     tid: int
     process: "Process"
-    shadow: list = field(default_factory=list)   # ReturnInstance, innermost last
+    shadow: ShadowStack = field(default_factory=ShadowStack)  # return instances, innermost last
     exiting: bool = False
     pending_signal: int = 0                      # a signal held back while a step was in flight
 
@@ -31,7 +32,7 @@ class Process:
     threads: dict = field(default_factory=dict)  # tid -> Thread
     breakpoints: dict = field(default_factory=dict)  # address -> Breakpoint (armed in this address space)
     xol: object = None                           # XolArea once mapped
-    returns_active: int = 0                      # reserved return instances (bounded by maxactive)
+    active: ctypes.c_int64 = field(default_factory=ctypes.c_int64)  # reserved return instances (pool)
     memfd: int = -1
     is_target: bool = False                      # the -c command or the -x process itself
     exit_status: int | None = None               # raw wait status once gone
@@ -40,6 +41,14 @@ class Process:
     hooked_libs: set = field(default_factory=set)  # libraries whose C++ unwinder hooks are armed
     entry_hooked: bool = False                   # the program entry point re-arms library probes
     rdebug_hooked: bool = False                  # ld.so's r_brk breakpoint (dlopen/dlclose) is armed
+
+    @property
+    def returns_active(self) -> int:
+        return self.active.value
+
+    @returns_active.setter
+    def returns_active(self, n: int) -> None:
+        self.active.value = n
 
     # -- memory ---------------------------------------------------------
     def open_mem(self) -> None:

@@ -180,7 +180,7 @@ def test_hijack_fault_releases_instance(H, watchdog):
     for bad in (0, 0x8000000000000000, 0xFFFFFFFF81000000):
         regs[arch.RSP] = bad
         assert uretprobe.hijack(proc, th, bp, regs, e.maxactive) is None
-    assert p.misses == 3 and proc.returns_active == 0 and th.shadow == []
+    assert p.misses == 3 and proc.returns_active == 0 and len(th.shadow) == 0
     assert e.run() == "exited" and e.target_status == 0
     assert H.counts[0] == 15
 
