@@ -27,6 +27,33 @@ def _literal(v) -> str:
     return str(v)
 
 
+def body_text(body, options_unoptimized: bool = False) -> str:
+    """`{ ... }` as stap -p2 -v prints a body: the -p1 printer on a copy where globals and
+    functions carry their mangled names."""
+    from stapy.parser import ast
+    from stapy.parser.printer import stmt
+    from stapy.semantic.draft import clone, walk
+    from stapy.semantic.program import GlobalVar
+
+    copy = clone(body)
+    for a, b in zip(walk(body), walk(copy)):
+        if isinstance(a, ast.Symbol) and isinstance(a.referent, GlobalVar):
+            b.name = a.referent.mangled
+        elif isinstance(a, ast.FunctionCall) and a.referent:
+            b.name = a.referent[0].mangled
+    if not options_unoptimized:
+        for n in walk(copy):
+            for attr in ("then", "else_", "body", "try_block", "catch_block"):
+                sub = getattr(n, attr, None)
+                if isinstance(sub, ast.Block) and len(sub.statements) == 1 and n is not copy:
+                    setattr(n, attr, sub.statements[0])
+    if isinstance(copy, ast.Block) and len(copy.statements) == 1 and not isinstance(copy.statements[0], ast.Block):
+        copy = copy.statements[0]  # stap unwraps singleton blocks while eliding
+    elif isinstance(copy, ast.Block) and not copy.statements:
+        copy = ast.NullStmt()
+    return "{ " + stmt(copy) + " }"
+
+
 def program_lines(program: Program, options) -> list[str]:
     out: list[str] = []
     if program.embeds:
@@ -47,6 +74,8 @@ def program_lines(program: Program, options) -> list[str]:
             if f.locals:
                 out.append("  # locals")
                 out += [f"  {v.name}:{type_name(v.type)}" for v in f.locals]
+            if options.verbose:
+                out.append(body_text(f.body, options.unoptimized))
     if program.probes:
         out.append("# probes")
         for p in program.probes:
@@ -54,6 +83,8 @@ def program_lines(program: Program, options) -> list[str]:
             if p.locals:
                 out.append("  # locals")
                 out += [f"  {v.name}:{type_name(v.type)}" for v in p.locals]
+            if options.verbose:
+                out.append(body_text(p.body, options.unoptimized))
     return out
 
 

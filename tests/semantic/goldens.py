@@ -4,6 +4,7 @@ ok/NAME.p2   stdout of `stap -p2 NAME.stp` (the listing); ok/NAME.err its stderr
 ko/NAME.err  stderr of a failing `stap -p2` (exit 1); ko/NAME.p2 is not kept.
 NAME.args    optional extra command-line words, one per line (e.g. -u, -w, -G x=1).
 NAME.argv    optional words after the script name ($1, $2...), one per line.
+With -v in NAME.args, stderr (timings, memory use) is not compared.
 
 stap 4.8's `# global embedded code` section holds the C of its own tapset files (which
 stapy cannot and need not reproduce, LANGUAGE.md 10.4); for scripts without embedded C
@@ -29,6 +30,10 @@ def cases(kind: str) -> list[Path]:
 def extra_args(stp: Path) -> list[str]:
     a = stp.with_suffix(".args")
     return [w for w in a.read_text().splitlines() if w.strip()] if a.exists() else []
+
+
+def verbose_case(stp: Path) -> bool:
+    return "-v" in extra_args(stp)
 
 
 def trailing_args(stp: Path) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from goldens import cases, run_stap48  # noqa: E402
+from goldens import cases, run_stap48, verbose_case  # noqa: E402
 
 
 def expected_files(kind, stp, rc, out, err):
@@ -21,7 +21,7 @@ def expected_files(kind, stp, rc, out, err):
             print(f"SKIPPED {stp.name}: stap48 failed (rc={rc}) on an ok case:\n{err}")
             return {}
         files = {stp.with_suffix(".p2"): out}
-        if err:
+        if err and not verbose_case(stp):
             files[stp.with_suffix(".err")] = err
         return files
     if rc == 0:

