@@ -827,3 +827,44 @@ def _user_string_quoted(low, e, with_n: bool):
 
 builtin("user_string_quoted")(lambda low, e: _user_string_quoted(low, e, False))
 builtin("user_string_n_quoted")(lambda low, e: _user_string_quoted(low, e, True))
+
+
+# ------------------------------------------------------------------ regex subexpressions (tapset/regex.stp)
+
+
+@builtin("ngroups")
+def _ngroups(low, e):
+    st = low.match_state()
+    fb = low.fb
+    bad, ok = fb.new_block("ngroups.bad"), fb.new_block("ngroups.ok")
+    low.b.cbranch(low.b.icmp_signed("==", low.b.load(st["ok"], typ=I64), c64(0)), bad, ok)
+    low.b.position_at_end(bad)
+    fb.set_error(fb.new_site("regex", e.tok), b"Attempted to get subexpression count from failed match")
+    low.b.branch(fb.current_fixup())
+    low.b.position_at_end(ok)
+    return low.b.load(st["n"], typ=I64)
+
+
+@builtin("matched")
+def _matched(low, e):
+    st = low.match_state()
+    fb = low.fb
+    b = low.b
+    n = low.expr(e.args[0])
+    failed, check, bad_n, ok = (fb.new_block(x) for x in ("matched.failed", "matched.check", "matched.bad", "matched.ok"))
+    b.cbranch(b.icmp_signed("==", b.load(st["ok"], typ=I64), c64(0)), failed, check)
+    b.position_at_end(failed)
+    low.raise_with("regex", e.tok, b"Attempted to get subexpression %lld from failed match", n)
+    b.position_at_end(check)
+    b.cbranch(b.or_(b.icmp_signed("<", n, c64(0)), b.icmp_signed(">=", n, b.load(st["n"], typ=I64))), bad_n, ok)
+    b.position_at_end(bad_n)
+    low.raise_with("regex", e.tok, b"Attempted to get nonexistent subexpression %lld", n)
+    b.position_at_end(ok)
+    start = b.sext(b.load(b.gep(st["regs"], [b.mul(n, c64(2))], source_etype=I32), typ=I32), I64)
+    end = b.sext(b.load(b.gep(st["regs"], [b.add(b.mul(n, c64(2)), c64(1))], source_etype=I32), typ=I32), I64)
+    unmatched = b.or_(b.icmp_signed("<", start, c64(0)), b.icmp_signed("<", end, start))
+    start = b.select(unmatched, c64(0), start)
+    end = b.select(unmatched, c64(0), end)
+    dst = fb.temp_str()
+    low.helper("stp_substr", [dst, st["subject"], start, b.sub(end, start)])
+    return dst

@@ -264,6 +264,62 @@ class RegexLowering:
         b.store(c64(1), ready)
         b.branch(go)
         b.position_at_end(go)
-        rc = b.call(regexec, [re_g, subject, c64(0), ir.Constant(PTR, None), c32(0)])
-        hit = b.icmp_signed("==" if e.op == "=~" else "!=", rc, c32(0))
+        if not self.uses_match_groups():
+            rc = b.call(regexec, [re_g, subject, c64(0), ir.Constant(PTR, None), c32(0)])
+            hit = b.icmp_signed("==" if e.op == "=~" else "!=", rc, c32(0))
+            return b.zext(hit, I64)
+        # keep what matched(n) / ngroups() need: the subject, the group offsets, the group count
+        state = self.match_state()
+        rc = b.call(regexec, [re_g, subject, c64(self.MAX_GROUPS), state["regs"], c32(0)])
+        ok = b.icmp_signed("==", rc, c32(0))
+        b.store(b.zext(ok, I64), state["ok"])
+        b.store(c64(regex_groups(pattern) + 1), state["n"])
+        fb.str_copy(state["subject"], subject)
+        hit = ok if e.op == "=~" else b.not_(ok)
         return b.zext(hit, I64)
+
+    MAX_GROUPS = 10
+
+    def uses_match_groups(self) -> bool:
+        names = {f.name for f in self.unit.program.functions}
+        return bool(names & {"matched", "ngroups", "matched_str"})
+
+    def match_state(self) -> dict:
+        """Module globals holding the last =~ match (stap keeps it in the probe context)."""
+        from stapy.codegen.irbuilder import I32
+
+        mb = self.fb.mb
+        m = mb.module
+        if "stapy_match_ok" not in m.globals:
+            for name, ty in (("stapy_match_ok", I64), ("stapy_match_n", I64),
+                             ("stapy_match_subject", mb.strtype),
+                             ("stapy_match_regs", ir.ArrayType(I32, 2 * self.MAX_GROUPS))):
+                g = ir.GlobalVariable(m, ty, name=name)
+                g.initializer = ir.Constant(ty, None)
+                g.linkage = "internal"
+        return {"ok": m.globals["stapy_match_ok"], "n": m.globals["stapy_match_n"],
+                "subject": m.globals["stapy_match_subject"].bitcast(PTR),
+                "regs": m.globals["stapy_match_regs"].bitcast(PTR)}
+
+
+def regex_groups(pattern: bytes) -> int:
+    """How many parenthesised groups a (POSIX ERE) pattern has."""
+    import re
+
+    try:
+        return re.compile(pattern).groups
+    except re.error:
+        n, i, in_class = 0, 0, False
+        while i < len(pattern):
+            c = pattern[i:i + 1]
+            if c == b"\\":
+                i += 2
+                continue
+            if c == b"[":
+                in_class = True
+            elif c == b"]":
+                in_class = False
+            elif c == b"(" and not in_class:
+                n += 1
+            i += 1
+        return n
