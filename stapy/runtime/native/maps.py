@@ -117,6 +117,7 @@ def build(lib):
 
     # ---- hash of a key vector (FNV-1a over string bytes, a multiply-xorshift round per long)
     f = Fn(lib, "stp_i_map_hash", I64, [PTR, PTR], ["map", "keys"], internal=True)
+    f.fn.attributes.add("alwaysinline")  # the hot path of every map access
     b = f.b
     if lib.limits.weak_hash:
         f.finish(c64(0))
@@ -145,6 +146,7 @@ def build(lib):
 
     # ---- does entry `slot` hold this key vector? (wildmask: columns to ignore)
     f = Fn(lib, "stp_i_map_match", I64, [PTR, I64, PTR, I64], ["map", "slot", "keys", "wild"], internal=True)
+    f.fn.attributes.add("alwaysinline")
     b = f.b
     e = entry(f, f["map"], f["slot"])
     nk = f.ld64(f["map"], NKEYS)
