@@ -35,3 +35,13 @@ def test_only_table_helpers_are_exported():
             assert fn.name.startswith("llvm.") or fn.name in ("strlen", "strncmp", "strtol", "write", "__errno_location"), fn.name
         elif fn.linkage != "internal":
             assert fn.name in names, fn.name
+
+
+def test_limits_from_dash_d():
+    from stapy.options import Options
+
+    opts = Options(defines=(("MAXSTRINGLEN", "128"), ("MAXMAPENTRIES", "10"), ("HIST_WIDTH", "20"),
+                            ("HIST_ELISION", "-1")))
+    assert RuntimeLimits.from_options(opts) == RuntimeLimits(maxstringlen=128, maxmapentries=10, hist_width=20,
+                                                            hist_elision=-1)
+    assert RuntimeLimits.from_options(Options()) == RuntimeLimits()
