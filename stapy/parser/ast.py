@@ -42,6 +42,7 @@ class NumberLit(Expr):
     value: int  # already wrapped to signed 64-bit
     tok: Optional[Token] = _tok()
     type: Optional[str] = _sem()
+    hex: bool = field(default=False, compare=False, repr=False)  # printed as 0x.. (stap's derived addresses)
 
 
 @dataclass(eq=True)

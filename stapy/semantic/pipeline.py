@@ -98,10 +98,15 @@ def _check_global_inits(d: Draft) -> None:
     # stap checks -G after elaboration; the values are attached in build_program.
 
 
-def derivation_text(chain) -> str:
+def derivation_text(chain, resolved_point=None) -> str:
+    """The `/* <- ... */` chain, innermost first.  `resolved_point`: a debuginfo-resolved
+    point replaces the innermost element, as stap's dwarf probes rewrite their base location."""
     from stapy.parser import ast
     parts = []
-    for item in chain:
+    for n, item in enumerate(chain):
+        if n == 0 and resolved_point is not None:
+            parts.append(probe_point(resolved_point))
+            continue
         if isinstance(item, ast.ProbeAlias):
             names = " = ".join(probe_point(n) for n in item.names)
             op = " += " if item.epilogue else " = "
@@ -121,7 +126,7 @@ def build_program(d: Draft) -> Program:
             v.slot = slot
         probes.append(DerivedProbe(family=r.family, params=dict(r.params), location=loc,
                                    point_name=probe_point(p.chain[-1].points[0] if False else p.point, False),
-                                   derivation=derivation_text(p.chain), condition=p.point.condition,
+                                   derivation=derivation_text(p.chain, p.point if r.family.startswith("process.") and r.params.get("site") is not None else None), condition=p.point.condition,
                                    locals=locals_, body=p.body, index=i, synthetic=p.synthetic,
                                    comment=r.comment, tok=p.tok))
     functions = [d.functions[k] for k in sorted(d.functions)]

@@ -11,7 +11,7 @@ from stapy.semantic.program import GlobalVar
 
 def literal(e) -> str:
     if isinstance(e, ast.NumberLit):
-        return str(e.value) if e.value >= 0 else f"-({e.value})" if False else str(e.value)
+        return f"{e.value:#x}" if e.hex else str(e.value)
     if isinstance(e, ast.StringLit):
         return '"' + e.value.replace('"', '\\"') + '"'
     return expr(e)

@@ -36,7 +36,7 @@ def _component(name: str, value, tok) -> ast.ProbePointComponent:
     if value is None:
         arg = None
     elif isinstance(value, int):
-        arg = ast.NumberLit(value, tok=tok)
+        arg = ast.NumberLit(value, tok=tok, hex=True)  # derived addresses print in hex, as stap's
     else:
         arg = ast.StringLit(str(value), tok=tok)
     return ast.ProbePointComponent(name, arg, tok=tok)
@@ -62,6 +62,25 @@ def _target_path(options) -> str | None:
         return resolve_process_path(word)
     except (ValueError, IndexError, ResolveError):
         return None
+
+
+def _no_match_text(exe: str, pairs) -> str:
+    """stap's `no match (similar functions: ...)` for a function pattern [tapsets.cxx suggest_dwarf_functions]."""
+    from stapy.debuginfo.elf import open_elf
+    from stapy.semantic.suggest import suggest
+
+    spec = dict(pairs).get("function")
+    if not isinstance(spec, str) or not spec:
+        return "no match"
+    func = spec.split("@")[0]
+    try:
+        names = {sym.name for sym in open_elf(exe).functions}
+    except (OSError, ValueError):
+        return "no match"
+    sugs = suggest(func, names, 5) if func else ""
+    if not sugs:
+        return "no match"
+    return f"no match (similar function{'s' if ',' in sugs else ''}: {sugs})"
 
 
 def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
@@ -115,7 +134,7 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
     except (ResolveError, OSError, ValueError) as e:
         raise ProbePointError(str(e) or "no match", head.tok) from None
     if not sites:
-        raise ProbePointError("no match", head.tok)
+        raise ProbePointError(_no_match_text(exe, pairs), None, key="no match")
     out = []
     for s in sites:
         kind = {"function": "process.function", "inline": "process.function", "statement": "process.statement",
