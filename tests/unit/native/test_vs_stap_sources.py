@@ -55,6 +55,12 @@ enum print_flag { STP_ZEROPAD=1, STP_SIGN=2, STP_PLUS=4, STP_SPACE=8, STP_LEFT=1
 static int _stp_vsprint_char_size(char c, int width, enum print_flag flags);
 static int check_binary_precision(int precision);
 #define STP_MAX_BUCKETS 128
+struct context { int unused; };
+static struct context the_context;
+#define _stp_runtime_get_context() (&the_context)
+#define uread(p) (*(p))
+#define kread(p) (*(p))
+#define PAGE_SIZE 4096
 """
 
 DRIVERS = r"""
@@ -76,6 +82,12 @@ long o_bin(char *buf, long len, long size, int64_t v, int flags, long w, long p)
   char *str = buf + len, *end = buf + size - 1;
   int width = ROOM(w), prec = ROOM(p);
   str = _stp_vsprint_binary(str, end, v, width, prec, flags);
+  return min(str - buf, size);
+}
+long o_mem(char *buf, long len, long size, const char *p, int flags, long w, long pr, int conv) {
+  char *str = buf + len, *end = buf + size - 1;
+  int width = ROOM(w), prec = ROOM(pr);
+  str = _stp_vsprint_memory(str, end, p, width, prec, conv, flags);
   return min(str - buf, size);
 }
 void o_text(char *out, const char *in, int inlen, int outlen, int quoted) { _stp_text_str(out, in, inlen, outlen, quoted, 0, 0); }
@@ -110,7 +122,7 @@ def oracle():
     sc = (STAP_SRC / "stat-common.c").read_text()
     parts = [SHIMS]
     for name, ret in (("number", "char *"), ("_stp_vsprint_char", "char *"), ("_stp_vsprint_char_size", "int"),
-                      ("_stp_vsprint_binary", "char *")):
+                      ("_stp_vsprint_binary", "char *"), ("_stp_vsprint_memory", "char *")):
         parts.append(f"static {ret} " + _cut(vs, rf"^{name}\("))
     parts.append(_cut(vs, r"^static int check_binary_precision"))
     parts.append(_cut(ss, r"^static int _stp_decode_utf8"))
@@ -131,6 +143,8 @@ def oracle():
     so.o_bin.argtypes = [vp, i64, i64, i64, i32, i64, i64]
     for f in (so.o_num, so.o_char, so.o_bin):
         f.restype = i64
+    so.o_mem.argtypes = [vp, i64, i64, vp, i32, i64, i64, i32]
+    so.o_mem.restype = i64
     so.o_text.argtypes = [vp, vp, i32, i32, i32]
     so.o_hist.argtypes = [i32, i32, i32, i32, vp, i32, vp, i32, vp]
     return so
@@ -163,6 +177,38 @@ def test_conversions_match(oracle):
             args = (pre, size, v, flags, w, p)
             ra, rb = N.stp_fmt_bin(a, *args), oracle.o_bin(b, *args)
         assert (ra, a.raw[:size]) == (rb, b.raw[:size]), (kind, args)
+
+
+READFN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)
+
+
+@READFN
+def _read_own_memory(ctx, addr, dst, n):
+    ctypes.memmove(dst, addr, n)
+    return 0
+
+
+def test_string_and_memory_conversions_match(oracle):
+    rng = random.Random(5)
+    data = ctypes.create_string_buffer(bytes(range(256)) * 40)
+    for _ in range(6000):
+        size = rng.choice([8, 16, 64, 512])
+        pre = max(0, min(size, rng.choice([0, 0, 1, 3, size - 5, size - 1, size])))
+        flags = rng.choice([0, 0, 1, 16, 32])
+        w = rng.choice([-1, -1, 0, 1, 3, 8, 20, 100, 600])
+        p = rng.choice([-1, -1, 0, 1, 2, 5, 30, 300])
+        conv = rng.choice("smM")
+        a = ctypes.create_string_buffer(b"Z" * (size + 8))
+        b = ctypes.create_string_buffer(b"Z" * (size + 8))
+        if conv == "s":
+            src = N.s(bytes(rng.choice(b"abc xyz") for _ in range(rng.choice([0, 1, 5, 40, 300]))))
+            ra = N.stp_fmt_str(a, pre, size, src, flags, w, p)
+            rb = oracle.o_mem(b, pre, size, src, flags, w, p, ord("s"))
+        else:
+            addr = ctypes.addressof(data) + rng.randrange(0, 256)
+            ra = N.stp_fmt_mem(N.ctx(), a, pre, size, addr, flags, w, p, int(conv == "M"), _read_own_memory)
+            rb = oracle.o_mem(b, pre, size, addr, flags, w, p, ord(conv))
+        assert (ra, a.raw[:size]) == (rb, b.raw[:size]), (conv, pre, size, flags, w, p)
 
 
 PIECES = [b"a", b" ", b"\n", b"\t", b'"', b"\\", b"\x01", b"\x7f", b"\xc3\xa9", b"\xf0\x9f\x98\x80", b"\xe2\x82\xac",
