@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from stapy.runtime.native.helpers import FMT_LARGE, FMT_LEFT, FMT_PLUS, FMT_SIGN, FMT_SPACE, FMT_SPECIAL, FMT_ZEROPAD
 from stapy.runtime.native.helpers import MEMDUMP_MAX
-from stapy.runtime.native.irkit import I8, I32, I64, PTR, Fn, c64
+from llvmlite import ir
+
+from stapy.runtime.native.irkit import I8, I32, I64, PTR, Fn, c32, c64
 
 
 class _Sink:
@@ -44,13 +46,8 @@ class _Sink:
 
 
 def flag(f, flags, bit):
-    return f.ne(f.b.and_(flags, _c32(bit)), _c32(0))
-
-
-def _c32(n):
-    from llvmlite import ir
-
-    return ir.Constant(I32, n)
+    """flags & bit, as an i1."""
+    return f.ne(f.b.and_(flags, c32(bit)), c32(0))
 
 
 def build(lib):
@@ -70,7 +67,7 @@ def build(lib):
     s = _Sink(f)
     flags = f.var(I32, f["flags"])
     with f.if_(flag(f, f.get(flags), FMT_LEFT)):
-        f.set(flags, b.and_(f.get(flags), _c32(~FMT_ZEROPAD)))
+        f.set(flags, b.and_(f.get(flags), c32(~FMT_ZEROPAD)))
     fl = f.get(flags)
     base = b.zext(f["base"], I64)
     width = f.var(I64, s.clamp(f["width"]))
@@ -118,7 +115,7 @@ def build(lib):
             s.put(ch)
             f.set(width, b.sub(f.get(width), c64(1)))
 
-    with f.if_(f.eq(b.and_(fl, _c32(FMT_ZEROPAD | FMT_LEFT)), _c32(0))):
+    with f.if_(f.eq(b.and_(fl, c32(FMT_ZEROPAD | FMT_LEFT)), c32(0))):
         pad(c64(ord(" ")))
     with f.if_(f.ne(f.get(sign), 0)):
         s.put(f.get(sign))
@@ -128,7 +125,7 @@ def build(lib):
         with f.if_(f.eq(base, 16)):
             s.put(ord("0"))
             s.put(f.ld8(f.get(digits), 33))
-    with f.if_(f.eq(b.and_(fl, _c32(FMT_LEFT)), _c32(0))):
+    with f.if_(f.eq(b.and_(fl, c32(FMT_LEFT)), c32(0))):
         pad(pad_char)
     with f.while_(lambda: f.lt(f.get(i), f.get(prec))):
         s.put(ord("0"))
@@ -161,7 +158,7 @@ def build(lib):
             f.break_if(b.not_(go))
             s.put(ord(" "))
 
-    with f.if_(f.eq(b.and_(f["flags"], _c32(FMT_LEFT)), _c32(0))):
+    with f.if_(f.eq(b.and_(f["flags"], c32(FMT_LEFT)), c32(0))):
         cpad()
     with f.if_else(quote) as (q, plain):
         with plain:
@@ -202,7 +199,7 @@ def build(lib):
             actlen = f.get(n)
         else:
             f.set(n, f.select(f.gt(prec, 0), prec, c64(1)))
-            hexform = f.ne(f["hex"], _c32(0))
+            hexform = f.ne(f["hex"], c32(0))
             actlen = f.select(hexform, b.mul(f.get(n), c64(2)), f.get(n))
 
         def spad(limit):
@@ -226,15 +223,17 @@ def build(lib):
             def read_one():
                 a = b.add(f["addr"], f.get(k))
                 rc = _call_read(f, a, byte)
-                with f.if_(f.ne(rc, _c32(0))):
+                with f.if_(f.ne(rc, c32(0))):
                     f.call("stp_i_error_num", f["ctx"], f.cstr("read fault [man error::fault] at 0x"), a, 16, f.cstr(""))
                     f.ret(c64(-1))
                 return b.zext(f.get(byte), I64)
 
             with f.if_else(hexform) as (hx, raw):
                 with hx:
-                    room2 = lambda: f.lt(f.get(s.len), b.sub(f["size"], c64(1)))  # noqa: E731
-                    with f.while_(lambda: b.and_(f.lt(f.get(k), f.get(n)), room2())):
+                    def room_for_two():  # stap: `str < end`
+                        return f.lt(f.get(s.len), b.sub(f["size"], c64(1)))
+
+                    with f.while_(lambda: b.and_(f.lt(f.get(k), f.get(n)), room_for_two())):
                         v = read_one()
                         s.put(f.ld8(hexd, b.lshr(v, c64(4))))
                         s.put(f.ld8(hexd, b.and_(v, c64(15))))
@@ -274,7 +273,7 @@ def build(lib):
                 f.set(p, check(f.get(width)))
                 with f.if_(f.eq(f.get(p), -1)):
                     f.set(p, c64(8))
-    with f.if_(f.eq(b.and_(f["flags"], _c32(FMT_LEFT)), _c32(0))):
+    with f.if_(f.eq(b.and_(f["flags"], c32(FMT_LEFT)), c32(0))):
         with f.while_():
             go = f.lt(f.get(p), f.get(width))
             f.set(width, b.sub(f.get(width), c64(1)))
@@ -312,8 +311,6 @@ def build(lib):
 
 def _call_read(f, addr, dst):
     """Indirect call of readfn: i32 (ptr ctx, i64 addr, ptr dst, i64 n); opaque pointers carry no type."""
-    from llvmlite import ir
-
     fnty = ir.FunctionType(I32, [PTR, I64, PTR, I64])
     fnptr = f.b.inttoptr(f.b.ptrtoint(f["readfn"], I64), fnty.as_pointer())
     return f.b.call(fnptr, [f["ctx"], addr, f.opaque(dst), c64(1)])

@@ -532,6 +532,3 @@ def _build_iteration(lib, entry, value_ptr):
     f.st64(entry(f, mp, f.get(prev)), E_NEXT, -1)
     f.st64(mp, TAIL, f.get(prev))
     f.finish()
-
-
-_ = (I32, ir)
