@@ -88,7 +88,7 @@ def target_machine():
     return _tm
 
 
-def emit_object(ir_text: str, path: Path, full_pipeline: bool = False) -> None:
+def emit_object(ir_text: str, path: Path, full_pipeline: bool = False, parsed=None) -> None:
     """Optimise and emit one module.
 
     Script modules get a short function pipeline (SROA turns the entry-block
@@ -98,9 +98,12 @@ def emit_object(ir_text: str, path: Path, full_pipeline: bool = False) -> None:
     """
     from llvmlite import binding as llvm
 
-    mod = llvm.parse_assembly(ir_text)
+    if parsed is not None:  # pass 3 already parsed and verified it
+        mod = parsed
+    else:
+        mod = llvm.parse_assembly(ir_text)
+        mod.verify()
     mod.triple = llvm.get_process_triple()
-    mod.verify()
     tm = target_machine()
     mod.data_layout = str(tm.target_data)
     pto = llvm.create_pipeline_tuning_options(speed_level=2)
@@ -212,7 +215,7 @@ def compile_program(translated, options) -> Compiled:
         got = _load_meta(obj)
         if got is not None:
             return got[0]
-    emit_object(translated.ir_text, obj)
+    emit_object(translated.ir_text, obj, parsed=translated.extra.pop("module_ref", None))
     lib = obj.with_suffix(".so")
     link_library([obj, runtime_path], lib)
     _save_meta(obj, translated, runtime_path)

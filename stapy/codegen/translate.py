@@ -121,4 +121,5 @@ def translate(program, options) -> Translated:
     except RuntimeError as e:  # a bug in stapy: say so in stap's pass-3 words
         raise StapError([Diagnostic("semantic error", f"stapy produced invalid IR: {e}")])
     return Translated(mb.module, mb.exctable, probes, limits, limits.MAXNESTING,
-                      warnings=len(getattr(program, "warnings", []) or []), ir_text=text)
+                      warnings=len(getattr(program, "warnings", []) or []), ir_text=text,
+                      extra={"module_ref": ref})
