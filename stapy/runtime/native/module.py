@@ -43,12 +43,18 @@ def _build_errors(lib):
     m = lib.limits.maxstringlen
     off = ctx_field_offset("errmsg")
 
+    def errmsg(f):
+        """ctx->errmsg; a context without one (NULL) just loses the text."""
+        buf = f.ld(PTR, f["ctx"], off)
+        f.return_if(f.eq(f.b.ptrtoint(buf, I64), 0))
+        return buf
+
     f = Fn(lib, "stp_i_error", "void", [PTR, PTR], ["ctx", "msg"])
-    f.call("stp_str_copy", f.ld(PTR, f["ctx"], off), f["msg"])
+    f.call("stp_str_copy", errmsg(f), f["msg"])
     f.finish()
 
     f = Fn(lib, "stp_i_error_num", "void", [PTR, PTR, I64, I32, PTR], ["ctx", "prefix", "num", "base", "suffix"])
-    buf = f.ld(PTR, f["ctx"], off)
+    buf = errmsg(f)
     n = f.call("stp_fmt_lit", buf, c64(0), c64(m), f["prefix"], f.call("stp_strlen", f["prefix"]))
     flags = f.select(f.eq(f["base"], ir.Constant(I32, 10)), ir.Constant(I32, FMT_SIGN), ir.Constant(I32, 0))
     n = f.call("stp_fmt_num", buf, n, c64(m), f["num"], flags, c64(-1), c64(-1), f["base"])
