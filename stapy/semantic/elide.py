@@ -20,6 +20,13 @@ def _user_tok(tok) -> bool:
     return tok is not None and tok.file is not None and not tok.file.is_tapset and not getattr(tok.file, "synthetic", False)
 
 
+class ElideAbort(Exception):
+    """An error that ends the elision pass (stap throws these out of its optimizer)."""
+
+    def __init__(self, message, token, token2=None):
+        self.message, self.token, self.token2 = message, token, token2
+
+
 class Elider:
     def __init__(self, d: Draft):
         self.d = d
@@ -110,6 +117,13 @@ class Elider:
         if isinstance(e, ast.Assignment):
             e.left = self.assign_expr(e.left)
             e.right = self.assign_expr(e.right)
+            if not isinstance(e.left, (ast.Symbol, ast.ArrayIndex, ast.TargetSymbol, ast.CastOp, ast.AtVar,
+                                       getattr(ast, "AutoCast", ast.TargetSymbol))):
+                bad = first_token(e.left) or e.left.tok
+                msg = "Expecting lvalue for assignment"
+                if bad is not None and bad.kind == "operator" and bad.text == ".":
+                    msg += ", try -> instead"
+                raise ElideAbort(msg, e.tok, bad)
             sym = _lvalue_symbol(e.left)
             if sym is not None and sym.referent is not None:
                 var = sym.referent
@@ -511,7 +525,11 @@ def _wrap(v: int) -> int:
 
 
 def run(d: Draft) -> Draft:
-    Elider(d).run()
+    try:
+        Elider(d).run()
+    except ElideAbort as e:
+        d.reporter.quiet = False
+        d.reporter.error(e.message, e.token, key=e.message, token2=e.token2)
     return d
 
 

@@ -9,8 +9,8 @@ StapError for the session to render before `Pass 2: analysis failed.`.
 from __future__ import annotations
 
 from stapy.diagnostics import StapError, render_diagnostics
-from stapy.semantic import (conditions, dedup_functions, derive_probes, elide, global_dump, infer_types,
-                            nesting, resolve_symbols, stable_calls, stats_usage)
+from stapy.semantic import (conditions, dedup_functions, derive_probes, elide, foreach_mutation, global_dump,
+                            infer_types, nesting, resolve_symbols, stable_calls, stats_usage)
 from stapy.semantic.draft import Draft
 from stapy.semantic.library import Library
 from stapy.semantic.printing import probe_point
@@ -27,6 +27,7 @@ PASSES = [
     ("global-dump", global_dump.run),  # end probes printing unread globals
     ("dedup-functions", dedup_functions.run),
     ("stable-calls", stable_calls.run),  # cache pid(), execname()... per hit
+    ("foreach-mutation", foreach_mutation.run),  # no writes to an array being iterated
     ("stats-usage", stats_usage.run),
     ("limits", nesting.run),  # MAXNESTING and the other -D limits
 ]
