@@ -386,7 +386,8 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
                      and _scopes_match(f, spec.scopes)
                      and (spec.file is None or not f.decl_file or _file_matches(f.decl_file, spec.file))]
             inlines = []
-            if kind_filter in ("any", "inline") and not ctx.is_return and not statement:
+            if kind_filter in ("any", "inline") and not ctx.is_return and not statement and any(
+                    _name_matches(n, spec.function) for n in mod.inline_names(cu)):
                 inlines = [f for f in mod.inline_instances(cu)
                            if _name_matches(f.name, spec.function) and _scopes_match(f, spec.scopes)
                            and (spec.file is None or not f.decl_file or _file_matches(f.decl_file, spec.file))]
