@@ -177,7 +177,7 @@ def render_parse_error(d: "Diagnostic", out) -> None:
     for e in [d] + list(d.chain):
         tok = e.token
         lines = [f"parse error: {e.message}"]
-        if tok is not None and (getattr(e, "explicit", False) or tok.kind == JUNK):
+        if tok is not None and (getattr(e, "explicit", False) or (tok.kind == JUNK and tok.junk)):
             lines.append("         at: " + tok.describe())
             _parse_error_source(tok, lines)
         elif tok is not None:

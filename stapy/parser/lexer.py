@@ -225,7 +225,10 @@ class Lexer:
                 else:
                     tok.text = c
                 return tok
-            return self._junk(tok, "\\x%02x" % (ord(c) & 0xFF if ord(c) < 256 else ord(c)), JUNK_UNKNOWN)
+            # an unknown character is an ordinary (junk) token: the parser names it as `\x01`
+            tok.kind = JUNK
+            tok.text = "\\x%02x" % ord(c) if ord(c) < 256 else "\\x%x" % ord(c)
+            return tok
 
     def _junk(self, tok: Token, text: str, message: str) -> Token:
         # stap 4.8 prints every junk token with empty text: `junk '' at F:L:C`

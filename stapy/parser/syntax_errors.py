@@ -33,7 +33,7 @@ _TERMINAL_TEXT = {
 def _class(tok) -> str:
     if tok is None:
         return "eof"
-    if tok.kind == KEYWORD:
+    if tok.kind in (KEYWORD, "junk"):  # neither can start an expression
         return "keyword"
     if tok.kind == "operator" and tok.text.startswith("@"):
         return "at"
@@ -75,7 +75,7 @@ def _keys(e, tok):
     stack = _settle(e.state)
     st = stack[-1]
     cls = _class(tok)
-    return [(st, cls, tuple(stack[-3:])), (st, cls), (st,)]
+    return [(st, cls, tuple(stack[-3:])), (st, cls), (st, cls == "eof")]
 
 
 def _load_examples():
@@ -160,11 +160,12 @@ def message_for(e, tok, ctx) -> ParseError:
             if tok is None and form != "eof":
                 # stap's next() hit EOF while its last token was still unswallowed
                 last = ctx.current
-                return ParseError(msg, last, explicit=False, site=msg, no_token=last is None)
+                return ParseError(msg, last, explicit=False, site=_site(msg, key[0]),
+                                  no_token=last is None)
             return _consumed(ParseError(msg, tok, explicit=(form == "at") and tok is not None,
-                                        site=msg))
+                                        site=_site(msg, key[0])))
     msg = _heuristic(e, tok)
-    return _consumed(ParseError(msg, tok, explicit=False, site=msg))
+    return _consumed(ParseError(msg, tok, explicit=False, site=_site(msg, keys[0][0])))
 
 
 # Errors stap raises after only peeking at the bad token; every other one has
@@ -180,3 +181,23 @@ PEEKED = frozenset([
 def _consumed(pe: ParseError) -> ParseError:
     pe.consumed = pe.message not in PEEKED
     return pe
+
+
+# stap hides a repeated error by its throw site (file:line in parse.cxx), not
+# its text.  These messages have one site whatever the context; any other
+# message is taken to have one site per LALR context (settled state).
+SINGLE_SITE = frozenset([
+    TOP_LEVEL, "expected literal string or number", "expected statement", "expected value",
+    "expected identifier or '*' or '{'", "expected one of ', { } = +='",
+    "expected probe point specifier", "unexpected end-of-file", "expected literal string",
+])
+
+
+def _site(msg: str, state) -> str:
+    if msg in SINGLE_SITE:
+        return msg
+    if msg.startswith("unknown operator "):
+        return "unknown operator"
+    if msg.startswith("expected one of '"):
+        return "expect_op_any"  # one throw in parse.cxx for every caller
+    return f"{msg}@{state}"

@@ -251,7 +251,7 @@ class StapLarkLexer(LarkLexer):
                 stat_junk = not (tok.kind == OPERATOR and tok.text == ",") \
                     and _would_accept(parser_state, "STAT_JUNK")
                 term = "STAT_JUNK" if stat_junk else cands[-1]
-            if tok.kind == JUNK:
+            if tok.kind == JUNK and tok.junk:
                 raise ParseError(tok.junk, tok, explicit=True, site="junk:" + tok.junk)
             text = tok.text
             if term == "PP_WORD":

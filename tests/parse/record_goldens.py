@@ -13,6 +13,7 @@ stapy/parser/syntax_examples.tsv from tests/parse/syntax_examples.txt.
 from __future__ import annotations
 
 import argparse
+import ast
 import concurrent.futures as cf
 import os
 import re
@@ -67,10 +68,10 @@ def record(stap: str, path: str) -> str:
 
 
 def record_examples(stap: str) -> None:
-    """syntax_examples.txt (one script per line) -> stapy/parser/syntax_examples.tsv."""
+    """syntax_examples.txt (one script literal per line) -> stapy/parser/syntax_examples.tsv."""
     src = os.path.join(HERE, "syntax_examples.txt")
     with open(src) as f:
-        scripts = [line.rstrip("\n") for line in f if line.strip() and not line.startswith("##")]
+        scripts = [ast.literal_eval(line) for line in f if line.strip() and not line.startswith("##")]
     with cf.ThreadPoolExecutor(8) as ex:
         results = list(ex.map(lambda s: (s, run_stap(stap, s, [], [])), scripts))
     rows = ["# form (saw/at/eof)\tstap 4.8's first parse error\tscript (python literals); "
