@@ -98,8 +98,8 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
     if isinstance(value, str):
         try:
             exe = resolve_process_path(value)
-        except ResolveError as e:
-            raise ProbePointError(str(e) or "no match", head.tok) from None
+        except ResolveError:
+            raise ProbePointError("no match", None, key="no match") from None
     if not names:
         raise ProbePointError("no match", head.tok)
 
@@ -122,17 +122,17 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
             try:
                 exe = os.readlink(f"/proc/{pid}/exe")
             except OSError:
-                raise ProbePointError("no match", head.tok) from None
+                raise ProbePointError("no match", None, key="no match") from None
         else:
             exe = _target_path(options)
         if exe is None:
-            raise ProbePointError("no match", head.tok)
+            raise ProbePointError("no match", None, key="no match")
     pairs = [(c.functor, _arg(c)) for c in rest]
     prologue = getattr(options, "prologue_searching", "auto")
     try:
         sites = resolve_process_probe(exe, pairs, prologue=prologue)
-    except (ResolveError, OSError, ValueError) as e:
-        raise ProbePointError(str(e) or "no match", head.tok) from None
+    except (ResolveError, OSError, ValueError):
+        raise ProbePointError("no match", None, key="no match") from None
     if not sites:
         raise ProbePointError(_no_match_text(exe, pairs), None, key="no match")
     out = []
