@@ -16,6 +16,8 @@ import os
 from collections import Counter, defaultdict
 
 from stapy.diagnostics import KEYWORD
+from lark.parsers.lalr_analysis import Shift
+
 from stapy.parser.preprocess import ParseError
 
 _EXAMPLES = os.path.join(os.path.dirname(__file__), "syntax_examples.tsv")
@@ -40,24 +42,24 @@ def _class(tok) -> str:
     return "other"
 
 
-def _settle(parser_state) -> list:
-    """The state stack after the reductions the parser would make whatever comes next.
+def _settle(parser_state, eager: bool) -> list:
+    """The state stack after the reductions stap's parser would have made.
 
     LALR notices a bad token in whatever state it is in, often before the
     reductions that end an expression or a statement; stap, reading top
     down, has by then returned to the caller that expects what follows (the
-    next statement, a ')').  Reducing while a state has no shift and one
-    reduction brings the LALR state to that same point.
+    next statement, a ')').  Reducing while a state's only reduction is
+    certain brings the LALR state to that same point.  `eager` ignores the
+    shifts a state also offers (the bad token cannot be shifted anyway:
+    stap's parse_* functions only peek at optional continuations).
     """
-    from lark.parsers.lalr_analysis import Shift
-
     states = parser_state.parse_conf.states
     stack = list(parser_state.state_stack)
     for _ in range(200):
         acts = states[stack[-1]]
-        if any(a is Shift for a, _ in acts.values()):
+        if not eager and any(a is Shift for a, _ in acts.values()):
             break
-        rules = {arg for _, arg in acts.values()}
+        rules = {arg for a, arg in acts.values() if a is not Shift}
         if len(rules) != 1:
             break
         rule = rules.pop()
@@ -72,10 +74,13 @@ def _settle(parser_state) -> list:
 
 
 def _keys(e, tok):
-    stack = _settle(e.state)
-    st = stack[-1]
+    """Lookup keys, most specific first: (state, token class, top states) ... (state, at EOF)."""
     cls = _class(tok)
-    return [(st, cls, tuple(stack[-3:])), (st, cls), (st, cls == "eof")]
+    lazy = _settle(e.state, False)
+    eager = _settle(e.state, True)
+    a, b = lazy[-1], eager[-1]
+    return [("L", a, cls, tuple(lazy[-3:])), ("E", b, cls, tuple(eager[-3:])),
+            ("L", a, cls), ("E", b, cls), ("E", b, cls == "eof"), ("L", a, cls == "eof")]
 
 
 def _load_examples():
@@ -109,7 +114,7 @@ def _build_table():
             continue  # the example failed earlier, outside the grammar
         for key in captured[0]:
             votes[key][(msg, form)] += 1
-    return {k: c.most_common(1)[0][0] for k, c in votes.items()}
+    return dict(votes)
 
 
 def _table():
@@ -147,25 +152,30 @@ def message_for(e, tok, ctx) -> ParseError:
     exp = set(e.expected)
     table = _table()
     keys = _keys(e, tok)
-    if not any(k in table for k in keys[:2]) and tok is not None and tok.kind == "operator" \
+    if not any(k in table for k in keys[:4]) and tok is not None and tok.kind == "operator" \
             and tok.text.startswith("@") and "NUMBER" in exp and e.token.type == "AT_OTHER":
         return _consumed(ParseError(f"unknown operator {tok.text}", tok, explicit=False,
                                     site="unknown operator"))
-    for key in keys:
-        hit = table.get(key)
+    # the first key the examples agree on; failing that, the first majority
+    hits = [table[k] for k in keys if k in table]
+    ordered = [c for c in hits if len(c) == 1] + hits
+    for key, votes in [(keys[0], c) for c in ordered]:
+        hit = votes.most_common(1)[0][0]
         if hit is not None:
             msg, form = hit
-            if msg.startswith("unknown operator ") and tok is not None:
+            if msg.startswith("unknown operator "):
+                if _class(tok) != "at":
+                    continue
                 msg = "unknown operator " + tok.text
             if tok is None and form != "eof":
                 # stap's next() hit EOF while its last token was still unswallowed
                 last = ctx.current
-                return ParseError(msg, last, explicit=False, site=_site(msg, key[0]),
+                return ParseError(msg, last, explicit=False, site=_site(msg, key[1]),
                                   no_token=last is None)
             return _consumed(ParseError(msg, tok, explicit=(form == "at") and tok is not None,
-                                        site=_site(msg, key[0])))
+                                        site=_site(msg, key[1])))
     msg = _heuristic(e, tok)
-    return _consumed(ParseError(msg, tok, explicit=False, site=_site(msg, keys[0][0])))
+    return _consumed(ParseError(msg, tok, explicit=False, site=_site(msg, keys[0][1])))
 
 
 # Errors stap raises after only peeking at the bad token; every other one has
