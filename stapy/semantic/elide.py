@@ -167,8 +167,7 @@ class Elider:
         elif isinstance(s, ast.TryCatch):
             s.try_block = self.rewrite_stmt(s.try_block, fexpr)
             if s.var is not None and s.var.referent not in self.vut.read:
-                s.var.referent.type = s.var.referent.type or "string"
-                s.var = None
+                s.var = None  # an unread catch variable goes (4.8 neither types it nor counts a change)
             s.catch_block = self.rewrite_stmt(s.catch_block, fexpr)
         return s
 
@@ -221,9 +220,7 @@ class Elider:
             t = self.prune(s.try_block)
             c = self.prune(s.catch_block)
             if t is None:
-                if s.var is not None and s.var.referent.type is None:
-                    s.var.referent.type = "string"
-                return None
+                return None  # 4.8 leaves the catch variable untyped (PR30570 came later)
             s.try_block = t if isinstance(t, ast.Block) else ast.Block([t], tok=s.try_block.tok)
             s.catch_block = c if isinstance(c, ast.Block) else ast.Block([c] if c else [], tok=s.catch_block.tok)
             return s
@@ -359,7 +356,7 @@ class Elider:
                 v = VarUse()
                 v.seen_functions.add(id(fd))
                 v.stmt(fd.body)
-                if not v.side_effect_free_wrt(self.focal):
+                if not v.side_effect_free():  # 4.8: any write, even to the callee's own locals
                     return stmt
             self.relaxed = False
             return ast.Block([self._expr_stmt(a) for a in e.args], tok=e.tok)
