@@ -15,7 +15,15 @@ Conventions
 * `ast.FunctionCall.referent` is the list of `FunctionDef` overloads that
   the call may reach, in the order they are tried at run time (priority
   ascending, then declaration order).  Usually one element.
-* Probe bodies already contain the alias prologues/epilogues.
+* Probe bodies already contain the alias prologues/epilogues, and a probe
+  with a condition starts with `if (!(cond)) next` (as stap inlines it);
+  `DerivedProbe.condition` is kept for the runtime's enable/disable logic.
+* Elision has run (unless -u): unused functions, globals and locals are
+  gone; what is listed is what must be generated.
+* Locals named `__stable_<mangled>_value` cache calls of `/* stable */`
+  zero-argument functions (pid(), execname()...) within one hit.
+* Synthetic probes: the unread-global dump probes (`end`, last) and, when
+  any probe has a condition, an empty `begin` that stap adds.
 """
 from __future__ import annotations
 
@@ -243,6 +251,7 @@ class Program:
     recursive: bool = False
     warnings: list = field(default_factory=list)  # list[Diagnostic]
     files: list = field(default_factory=list)  # the user's ast.StapFile(s)
+    suppressed: tuple = (0, 0)  # duplicate (errors, warnings) hidden, for the closing summary
 
     def function(self, name: str) -> Optional[FunctionDef]:
         """The first overload called `name` (or None)."""

@@ -214,7 +214,7 @@ class Resolver:
                                        "missing global declaration?", arr.tok, key="unresolved array")
                 arr.referent = v
                 if s.slice and len(s.slice) != len(s.keys):
-                    raise ResolveError(f"unresolved arity-{len(s.slice)} global array {arr.name}, "
+                    raise ResolveError(f"unresolved arity-{len(s.slice)} global array {v.mangled}, "
                                        "missing global declaration?", arr.tok, key="unresolved array")
             else:
                 self.expr(s.array)
