@@ -80,7 +80,7 @@ def _keys(e, tok):
     eager = _settle(e.state, True)
     a, b = lazy[-1], eager[-1]
     return [("L", a, cls, tuple(lazy[-3:])), ("E", b, cls, tuple(eager[-3:])),
-            ("L", a, cls), ("E", b, cls), ("E", b, cls == "eof"), ("L", a, cls == "eof")]
+            ("E", b, cls), ("L", a, cls), ("E", b, cls == "eof"), ("L", a, cls == "eof")]
 
 
 def _load_examples():
@@ -126,22 +126,39 @@ def _table():
 
 
 def _heuristic(e, tok) -> str:
+    """stap's message for a state no example reaches, from what the state expects."""
     exp = set(e.expected)
-    if tok is None and "NUMBER" not in exp and "PP_WORD" not in exp:
-        return "unexpected end-of-file"
+    cls = _class(tok)
     if "PROBE" in exp and "GLOBAL" in exp:
         return TOP_LEVEL
-    if "NUMBER" in exp and "STRING" in exp:
-        return "expected value" if tok is None else "expected literal string or number"
+    if "WHILE" in exp and "FOREACH" in exp:  # a statement starts here
+        if cls in ("eof", "keyword"):
+            return "expected statement"
+        return "expected literal string or number"
+    if "NUMBER" in exp and "STRING" in exp:  # a value starts here
+        return "expected value" if cls == "eof" else "expected literal string or number"
+    if cls == "eof":
+        return "unexpected end-of-file"
     if "PP_WORD" in exp:
-        return "unexpected end-of-file" if tok is None else "expected identifier or '*' or '{'"
+        return "expected identifier or '*' or '{'"
     if "IDENT" in exp:
         return "expected identifier"
-    names = [t for t in ("RPAR", "RBRACK", "RBRACE", "SEMI", "COLON", "LPAR", "LBRACE", "COMMA")
-             if t in exp]
-    if names:
-        return "unexpected end-of-file" if tok is None else f"expected '{_TERMINAL_TEXT[names[0]]}'"
-    return "unexpected end-of-file" if tok is None else "expected statement"
+    for t in ("LBRACE", "RPAR", "RBRACK", "RBRACE", "SEMI", "COLON", "LPAR", "COMMA", "IN", "CATCH"):
+        if t in exp:
+            return f"expected '{_TERMINAL_TEXT[t]}'"
+    return "expected statement"
+
+
+def _in_pp_group(parser_state) -> bool:
+    """Inside an unclosed probe-point `{a,b` group of the probe being parsed?"""
+    depth = 0
+    for v in reversed(parser_state.value_stack):
+        t = getattr(v, "type", None)
+        if t == "PROBE":
+            break
+        if t == "LBRACE":
+            depth += 1
+    return depth > 0
 
 
 def message_for(e, tok, ctx) -> ParseError:
@@ -163,6 +180,10 @@ def message_for(e, tok, ctx) -> ParseError:
         hit = votes.most_common(1)[0][0]
         if hit is not None:
             msg, form = hit
+            if msg == "expected one of ', { } = +='" and tok is not None \
+                    and tok.kind == "operator" and tok.text in ("{", "}", "=", "+="):
+                # parse_probe_points stops at these; its caller then complains
+                msg = "expected '}'" if _in_pp_group(e.state) else "expected probe point specifier"
             if msg.startswith("unknown operator "):
                 if _class(tok) != "at":
                     continue
