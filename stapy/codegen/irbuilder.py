@@ -190,6 +190,7 @@ class FunctionBuilder:
         self.fixups: list[ir.Block] = []
         self.error_exit = fn.append_basic_block("error_exit")
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
+        self._ctx_fields: dict[str, ir.Value] = {}
 
     def finish_entry(self) -> None:
         self._alloca_b.branch(self.body)
@@ -213,7 +214,12 @@ class FunctionBuilder:
 
     # -- context fields ------------------------------------------------------
     def ctx_ptr(self, field: str) -> ir.Value:
-        return self.b.gep(self.ctx, [c32(0), c32(abi.CONTEXT_INDEX[field])], source_etype=CONTEXT_TYPE)
+        """The address of a context field, computed once per function in the entry block."""
+        ptr = self._ctx_fields.get(field)
+        if ptr is None:
+            ptr = self._alloca_b.gep(self.ctx, [c32(0), c32(abi.CONTEXT_INDEX[field])], source_etype=CONTEXT_TYPE)
+            self._ctx_fields[field] = ptr
+        return ptr
 
     def ctx_load(self, field: str) -> ir.Value:
         ptr = self.ctx_ptr(field)

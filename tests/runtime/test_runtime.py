@@ -10,7 +10,7 @@ A file holds cases separated by blank lines; each case is directive lines:
   STDERR text       stderr must contain text (repeatable)
   STDERR_NONE       stderr must be empty
   EXIT n            exit status (default 0)
-  TIMEOUT s         -T s
+  TIMEOUT s         -T s (every case gets -T 30 as a safety net: a runaway case then fails, not hangs)
   GLOBAL name=val   -G name=val (repeatable)
   OPTION name=val   any other Options field (int, or the literal text), e.g. OPTION timing=1
   REQUIRES module   skip unless the module imports
@@ -92,7 +92,7 @@ def test_runtime(case):
     from stapy.session import Session
 
     opts = Options(script_text="\n".join(case["prog"]), args=tuple(case["args"]), defines=tuple(case["defines"]),
-                   timeout=case["timeout"], **case["options"])
+                   timeout=case["timeout"] or 30, **case["options"])
     out, err = io.StringIO(), io.StringIO()
     status = Session(opts, out, err).main()
     stdout, stderr = out.getvalue(), err.getvalue()
