@@ -212,8 +212,14 @@ class Inference:
             self.set_type(e, STRING if "/* string */" in e.code else LONG)
         elif isinstance(e, ast.DefinedOp):
             self.set_type(e, LONG)
+        elif isinstance(e, (ast.TargetSymbol, ast.CastOp, ast.AtVar, ast.EntryOp)) and getattr(e, "tv", None):
+            from stapy.semantic.target_vars import infer_hook
+            infer_hook(self, e, t)
         elif isinstance(e, (ast.TargetSymbol, ast.CastOp, ast.AtVar, ast.EntryOp)):
-            if e.type is None:
+            if getattr(e, "tv_error", None) and self.assert_resolvability and not self.dry and e.type is None:
+                self.rep.error(e.tv_error[0], e.tv_error[1], key="tv " + e.tv_error[0])
+                self.still += 1
+            elif e.type is None:
                 if self.assert_resolvability and not self.dry:
                     what = {"TargetSymbol": "unresolved target-symbol expression",
                             "AtVar": "unresolved @var() expression"}.get(type(e).__name__, "unresolved target-symbol expression")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from stapy.diagnostics import StapError, render_diagnostics
 from stapy.semantic import (conditions, dedup_functions, derive_probes, elide, foreach_mutation, global_dump,
                             infer_types, nesting, resolve_symbols, stable_calls, stats_usage)
+from stapy.semantic import target_vars
 from stapy.semantic.draft import Draft
 from stapy.semantic.library import Library
 from stapy.semantic.printing import probe_point
@@ -20,6 +21,7 @@ from stapy.semantic.reporter import Reporter
 PASSES = [
     ("derive-probes", derive_probes.run),  # aliases, wildcards, probe families
     ("resolve-symbols", resolve_symbols.run),  # locals, globals, functions, tapset pull-in
+    ("target-vars", target_vars.run),  # $var, @cast, @var, @entry, @defined against debuginfo
     ("conditions", conditions.run),  # `if (cond)` guards
     ("elide", elide.run),  # unused code (off with -u)
     ("infer-types", infer_types.run),

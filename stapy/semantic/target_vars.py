@@ -1,0 +1,822 @@
+"""Pass 2: target expressions of process probes, resolved against the probed module's debuginfo.
+
+stap's dwarf_var_expanding_visitor [tapsets.cxx], done as one walk over each derived probe's body:
+`$var` (parameters, locals, CU globals at the probe pc), `$var->f[i]`, `&$var`, `$var$`/`$var$$`,
+`$$vars`/`$$parms`/`$$locals`/`$$return` (with `$`/`$$`), `$return`, `@entry(e)`, `@cast(p, "T"[, "m"])`,
+`@var("name[@cu]"[, "m"])`, `@defined(e)`, and SDT `$argN`/`$$name`/`$$provider`/`$$parms`.
+
+Each resolved node gets `node.tv` (a Plan, below) and its stap type (long, or string for pretty
+printing); stapy.codegen.lower_target lowers the plan.  A node that cannot be resolved keeps no type
+and gets `node.tv_error = (message, token)`: infer_types reports it only if the node survives
+elision, as stap reports a saved_conversion_error only for the expressions that are still there.
+`@defined(e)` gets `node.defined` = 1/0 here (and its operand is replaced by a literal when 1, so
+elide's constant folding sees the answer).
+
+@entry and target variables in .return probes: the value is computed from the registers saved at
+function entry (ctx->entry_regs) at the entry pc, so parameters held in registers or in the stack
+frame the prologue set up are the entry values; memory they point to is read when the function
+returns (stap copies the value at entry through a synthetic .call probe; for the pointed-to memory
+the two can differ).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stapy.parser import ast
+from stapy.semantic.draft import Draft, walk
+from stapy.semantic.program import LONG, STRING
+
+_DWARF_KINDS = ("function", "inline", "statement", "label")
+
+
+class TvError(Exception):
+    def __init__(self, message: str, tok=None):
+        super().__init__(message)
+        self.message = message
+        self.tok = tok
+
+
+# ----------------------------------------------------------------------------- plans
+@dataclass
+class Access:
+    """How to reach one scalar (or address) in the tracee.
+
+    base  ('loc', Location)          a DWARF location (already CFA-expanded) at the probe pc
+          ('sdt', SdtArg)            an SDT marker operand
+          ('return',)                rax in a .return probe
+          ('expr', ast.Expr)         a script value used as an address (@cast, deref of a pointer)
+          ('const', int)             a constant value
+    steps ('deref',)                 the current value is a pointer: continue at the address it holds
+          ('offset', N)              address += N (member offset)
+          ('index', SIZE, expr|int)  address += index * SIZE
+    read  ('int', size, signed)      read/convert a scalar of that size
+          ('bits', bit_off, bit_size, signed)  a bit field inside the bytes at the address
+          ('addr',)                  the address itself (&$x, arrays, @cast of an aggregate)
+          ('quoted',)                user_string_quoted of the address (char arrays/pointers in pretty prints)
+    entry  registers come from ctx->entry_regs (.return probes, @entry)
+    bias   the link-time address of the probe site, to turn link-time addresses into run-time ones
+    """
+
+    base: tuple
+    steps: list = field(default_factory=list)
+    read: tuple = ("int", 8, True)
+    entry: bool = False
+    site_address: int | None = None
+    module: str | None = None  # @var/@cast in another module than the probe's (not lowered yet)
+
+
+@dataclass
+class Plan:
+    """kind 'long': `access`; 'string': `text` (a constant); 'pretty': `items` of str or (fmt, Access)."""
+
+    kind: str
+    access: Access | None = None
+    text: str = ""
+    items: list = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- the context of one probe
+class ProbeScope:
+    """What a probe's target expressions can see: its site, the DWARF function and pc, SDT args."""
+
+    def __init__(self, probe):
+        r = probe.resolved
+        self.family = r.family
+        self.params = r.params
+        self.site = r.params.get("site")
+        self.is_return = bool(r.params.get("is_return"))
+        self.mod = None
+        self.func = None
+        self.pc = None
+        self.sdt = None
+        s = self.site
+        if s is None:
+            return
+        self.pc = s.address
+        if s.kind == "mark":
+            self.sdt = s.sdt
+        if s.kind in _DWARF_KINDS and s.dwarf_function is not None:
+            from stapy.debuginfo.dwarf import dwarf_for
+            from stapy.debuginfo.elf import open_elf
+
+            try:
+                self.mod = dwarf_for(open_elf(s.module))
+            except (OSError, ValueError):
+                self.mod = None
+            self.func = s.dwarf_function
+
+    @property
+    def dwarf(self) -> bool:
+        return self.mod is not None and self.func is not None
+
+    # -- variables ---------------------------------------------------------------------
+    def scope_dies(self):
+        return self.mod.scopes_at(self.func, self.pc)
+
+    def cu_die(self):
+        return self.mod.die(self.func.die_offset).cu.get_top_DIE()
+
+    def find_variable(self, name: str):
+        """The DIE of the innermost variable/parameter called name visible at pc (CU globals last)."""
+        from stapy.debuginfo.dwarf import die_name
+
+        for sc in self.scope_dies():
+            for d in sc.iter_children():
+                if d.tag in ("DW_TAG_variable", "DW_TAG_formal_parameter") and die_name(d) == name:
+                    return d
+        for d in self.cu_die().iter_children():
+            if d.tag == "DW_TAG_variable" and die_name(d) == name:
+                return d
+        return None
+
+    def local_names(self) -> list[str]:
+        from stapy.debuginfo.dwarf import die_name
+
+        out = []
+        for sc in self.scope_dies():
+            for d in sc.iter_children():
+                if d.tag in ("DW_TAG_variable", "DW_TAG_formal_parameter"):
+                    n = die_name(d)
+                    if n and n not in out:
+                        out.append(n)
+        return out
+
+    def context_vars(self, which: str) -> list:
+        """($$parms/$$locals/$$vars) the DIEs in stap's order: innermost scope first, file scope excluded."""
+        from stapy.debuginfo.dwarf import die_name
+
+        out = []
+        for sc in self.scope_dies():
+            for d in sc.iter_children():
+                if d.tag == "DW_TAG_variable" and which == "$$parms":
+                    continue
+                if d.tag == "DW_TAG_formal_parameter" and which == "$$locals":
+                    continue
+                if d.tag not in ("DW_TAG_variable", "DW_TAG_formal_parameter"):
+                    continue
+                if die_name(d):
+                    out.append(d)
+        return out
+
+    def location_of(self, die, name: str, tok):
+        """(Location with CFA expanded, or ('const', value)) for a variable DIE at pc."""
+        from stapy.debuginfo.dwarf import attr_integrate
+        from stapy.debuginfo.locations import Location, location_at
+
+        const, _ = attr_integrate(die, "DW_AT_const_value")
+        if const is not None and isinstance(const.value, int):
+            return ("const", const.value)
+        la, holder = attr_integrate(die, "DW_AT_location")
+        if la is None:
+            raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
+        fb = None
+        if die.get_parent() is not None and die.get_parent().tag != "DW_TAG_compile_unit":
+            fb = self.mod.frame_base(self.func, self.pc) or Location.unavailable()
+        loc = location_at(self.mod, la, holder, self.pc, fb)
+        if loc is None or loc.kind == "unavailable":
+            raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
+        if loc.kind == "unsupported":
+            raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
+        return ("loc", self.expand_cfa(loc, tok))
+
+    def expand_cfa(self, loc, tok):
+        """Replace ('cfa',) by ('breg', reg, off) from the CFI row at pc; check entry values."""
+        from stapy.debuginfo.locations import Location
+
+        def fix_ops(ops):
+            out = []
+            for op in ops:
+                if op[0] == "cfa":
+                    out.append(self.cfa_op(tok))
+                elif op[0] == "entry_value":
+                    sub = op[1]
+                    if sub.kind != "register":
+                        raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
+                    if not (self.is_return or self.pc == self.func.entry_pc):
+                        raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
+                    out.append(("entry_reg", sub.regno))
+                else:
+                    out.append(op)
+            return tuple(out)
+
+        if loc.kind in ("memory", "value"):
+            return Location(loc.kind, ops=fix_ops(loc.ops))
+        if loc.kind == "pieces":
+            return Location("pieces", pieces=tuple((n, self.expand_cfa(p, tok) if p.kind != "unavailable" else p)
+                                                   for n, p in loc.pieces))
+        return loc
+
+    def cfa_op(self, tok):
+        from stapy.debuginfo.cfi import frames_for
+        from stapy.debuginfo.elf import open_elf
+
+        rule = frames_for(open_elf(self.site.module)).rule_at(self.pc)
+        if rule is None or rule.cfa_reg is None:
+            raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
+        return ("breg", rule.cfa_reg, rule.cfa_offset)
+
+    def type_of_die(self, die):
+        from stapy.debuginfo.dwarf import attr_integrate
+        from stapy.debuginfo.types import type_of
+
+        ta, holder = attr_integrate(die, "DW_AT_type")
+        if ta is None:
+            return None
+        return type_of(holder.get_DIE_from_attribute("DW_AT_type"))
+
+    def unknown_local(self, name: str, tok) -> TvError:
+        cu = self.cu_die()
+        cu_name = cu.attributes.get("DW_AT_name")
+        cu_text = cu_name.value.decode() if cu_name is not None else "?"
+        alts = ", ".join("$" + n for n in _by_length(self.local_names()))
+        msg = (f"unable to find local '{name}', [man error::dwarf] dieoffset {self.func.die_offset:#x} in "
+               f"{self.site.module}, near pc {self.pc:#x} in {self.func.name} {cu_text}"
+               + (f" (alternatives: {alts}))" if alts else ")"))
+        return TvError(msg, tok)
+
+
+def _by_length(names):
+    return sorted(names, key=lambda n: (len(n), n))
+
+
+# ----------------------------------------------------------------------------- types and components
+def _aggregate_name(t) -> str:
+    s = t.strip()
+    kw = {"struct": "struct", "union": "union", "class": "class"}[s.kind]
+    return f"{kw} {s.name}" if s.name else f"{kw} {{...}}"
+
+
+def _decl_text(t) -> str:
+    s = t.strip()
+    die = s._die
+    from stapy.debuginfo.dwarf import DwarfModule  # noqa: F401  (only for the docstring's sake)
+
+    f = die.attributes.get("DW_AT_decl_file")
+    line = die.attributes.get("DW_AT_decl_line")
+    if f is None or line is None:
+        return ""
+    try:
+        lp = die.dwarfinfo.line_program_for_CU(die.cu)
+        entries = lp["file_entry"]
+        idx = f.value if lp.header["version"] >= 5 else f.value - 1
+        fe = entries[idx]
+        name = fe.name.decode()
+        dirs = lp["include_directory"]
+        d = dirs[fe.dir_index] if lp.header["version"] >= 5 or fe.dir_index > 0 else None
+        if d is not None and fe.dir_index > 0 or (lp.header["version"] >= 5 and d is not None):
+            dn = d.decode() if isinstance(d, bytes) else str(d)
+            if not name.startswith("/"):
+                name = dn.rstrip("/") + "/" + name
+        if not name.startswith("/"):
+            comp = die.cu.get_top_DIE().attributes.get("DW_AT_comp_dir")
+            if comp is not None:
+                name = comp.value.decode().rstrip("/") + "/" + name
+        return f" ({name}:{line.value})"
+    except Exception:
+        return ""
+
+
+def _is_char(t) -> bool:
+    s = t.strip() if t is not None else None
+    return s is not None and s.kind == "base" and s.encoding in ("signed_char", "unsigned_char", "utf") and s.size == 1
+
+
+def _scalar_read(t, tok) -> tuple:
+    """The read of a value of C type t used as a long."""
+    s = t.strip() if t is not None else None
+    if s is None:
+        return ("int", 8, False)
+    if s.kind in ("base", "enum"):
+        size = s.size or 8
+        signed = s.encoding in ("signed", "signed_char") if s.kind == "base" else _enum_signed(s)
+        return ("int", size, signed)
+    if s.kind in ("pointer", "reference", "rvalue_reference", "function"):
+        return ("int", 8, False)
+    if s.kind == "array":
+        return ("addr",)
+    if s.kind in ("struct", "union", "class"):
+        first = min((m.name for m in s.members if m.name), default=None)  # std::set order [dwflpp.cxx]
+        such = f" instead of a member such as '->{first}'" if first else ""
+        raise TvError(f"'{_aggregate_name(s)}'{_decl_text(s)} is being accessed{such}", tok)
+    return ("int", s.size or 8, True)
+
+
+def _enum_signed(s) -> bool:
+    return any(v < 0 for _, v in s.enumerators)
+
+
+def _members_text(s) -> str:
+    names = [m.name for m in s.members if m.name]
+    return ", ".join(_by_length(names))
+
+
+def apply_components(acc: Access, ctype, components, tok, addressof: bool, scope_checker=None):
+    """Walk `->f` and `[i]` over C type ctype; returns (Access, final CType) with acc.read set for a long.
+    Raises TvError with stap's texts."""
+    t = ctype
+    bit = None
+    for c in components:
+        if c.kind == "pretty":
+            break
+        s = t.strip() if t is not None else None
+        if c.kind == "field":
+            if s is not None and s.kind in ("pointer", "reference", "rvalue_reference"):
+                inner = s.target.strip() if s.target is not None else None
+                if inner is None or inner.kind not in ("struct", "union", "class"):
+                    raise TvError(f"invalid access '->{c.name}' vs. {s.stap_name()}", c.tok or tok)
+                if s.kind == "pointer":
+                    acc.steps.append(("deref",))
+                else:
+                    acc.steps.append(("deref",))
+                s = inner
+            if s is None or s.kind not in ("struct", "union", "class"):
+                name = s.stap_name() if s is not None else "void"
+                raise TvError(f"invalid access '->{c.name}' vs. {name}", c.tok or tok)
+            m = s.member(c.name)
+            if m is None:
+                raise TvError(f"unable to find member '{c.name}' for {_aggregate_name(s)} "
+                              f"(alternatives: {_members_text(s)})", c.tok or tok)
+            if m.offset:
+                acc.steps.append(("offset", m.offset))
+            bit = m if m.bit_size else None
+            t = m.type
+        elif c.kind == "index":
+            idx = c.index
+            if isinstance(idx, ast.NumberLit):
+                idx_v = idx.value
+            else:
+                idx_v = idx
+            shown = f"[{idx.value}]" if isinstance(idx, ast.NumberLit) else "[...]"
+            if s is not None and s.kind == "array":
+                elem = s.target
+                esize = elem.size if elem is not None else None
+                if esize is None:
+                    raise TvError(f"invalid access '{shown}' vs. {s.stap_name()}", c.tok or tok)
+                dims = s.dims
+                if len(dims) > 1:    # int a[2][3]: a[i] is a row
+                    row = esize
+                    for d in dims[1:]:
+                        row *= d or 0
+                    esize = row
+                    raise TvError(f"invalid access '{shown}' vs. {s.stap_name()}", c.tok or tok)
+                acc.steps.append(("index", esize, idx_v))
+                t = elem
+            elif s is not None and s.kind == "pointer" and s.target is not None and s.target.strip().kind != "void":
+                esize = s.target.size
+                if esize is None:
+                    raise TvError(f"invalid access '{shown}' vs. {s.stap_name()}", c.tok or tok)
+                acc.steps.append(("deref",))
+                acc.steps.append(("index", esize, idx_v))
+                t = s.target
+            else:
+                name = s.stap_name() if s is not None else "void"
+                raise TvError(f"invalid access '{shown}' vs. {name}", c.tok or tok)
+            bit = None
+    if addressof:
+        if bit is not None:
+            raise TvError("cannot take the address of a bit field", tok)
+        acc.read = ("addr",)
+        return acc, t
+    if bit is not None:
+        s = bit.type.strip()
+        signed = s.kind == "base" and s.encoding in ("signed", "signed_char") or (s.kind == "enum" and _enum_signed(s))
+        acc.read = ("bits", bit.bit_offset, bit.bit_size, signed)
+        return acc, t
+    last = [c for c in components if c.kind != "pretty"]
+    acc.read = _scalar_read(t, (last[-1].tok if last and last[-1].tok else tok))
+    return acc, t
+
+
+def _copy(acc: Access) -> Access:
+    return Access(acc.base, list(acc.steps), acc.read, acc.entry, acc.site_address, acc.module)
+
+
+# ----------------------------------------------------------------------------- pretty printing
+def pretty_items(acc: Access, t, full: bool, top: bool = True) -> list:
+    """stap's dwarf_pretty_print: a list of literal strings and (format, Access) pairs."""
+    out: list = []
+    s = t.strip() if t is not None else None
+    if s is None or s.kind == "void":
+        a = _copy(acc)
+        a.read = ("int", 8, False)
+        return ["%p" if False else "", ("%p", a)]
+    k = s.kind
+    if k in ("base", "enum"):
+        a = _copy(acc)
+        try:
+            a.read = _scalar_read(s, None)
+        except TvError:
+            return ["?"]
+        if k == "base" and s.encoding == "float":
+            return ["?"]
+        if k == "base" and s.encoding in ("signed_char", "unsigned_char", "utf"):
+            return [("'%#c'", a)]
+        return [("%u" if a.read[2] is False else "%i", a)]
+    if k == "array":
+        if not top and not full:
+            return ["[...]"]
+        if _is_char(s.target):
+            a = _copy(acc)
+            a.read = ("quoted",)
+            return [("%s", a)]
+        a = _copy(acc)
+        esize = s.target.size if s.target is not None else None
+        if esize is None:
+            return ["?"]
+        a.steps.append(("index", esize, 0))
+        return ["["] + pretty_items(a, s.target, full, False) + [", ...]"]
+    if k in ("pointer", "reference", "rvalue_reference"):
+        pointee = s.target.strip() if s.target is not None else None
+        if pointee is not None and pointee.kind != "void":
+            if _is_char(pointee):
+                a = _copy(acc)
+                a.read = ("int", 8, False)
+                a.steps.append(("deref",))
+                a.read = ("quoted",)
+                return [("%s", a)]
+            if top:
+                a = _copy(acc)
+                a.steps.append(("deref",))
+                return pretty_items(a, pointee, full, top)
+        a = _copy(acc)
+        a.read = ("int", 8, False)
+        return [("%p", a)]
+    if k == "function":
+        a = _copy(acc)
+        a.read = ("addr",)
+        return ["<function>:", ("%p", a)]
+    if k in ("struct", "union", "class"):
+        if s.is_declaration:
+            return ["{...}"]
+        if not (top or full):
+            return ["{...}"]
+        out.append("{")
+        count = 0
+        seen = set()
+        for m in s.members:
+            if m.name and m.name.startswith("_vptr."):
+                continue
+            if m.name and m.name in seen:
+                continue
+            if m.name:
+                seen.add(m.name)
+            count += 1
+            if count > 1:
+                out.append(", ")
+            if sum(1 for x in out if isinstance(x, tuple)) >= 32:
+                out.append("...")
+                break
+            mt = m.type.strip()
+            if m.name:
+                out.append("." + m.name)
+            elif mt.kind == "union":
+                out.append("<union>")
+            elif mt.kind == "struct":
+                out.append("<class>")
+            elif mt.kind == "class":
+                out.append("<struct>")
+            out.append("=")
+            a = _copy(acc)
+            if m.offset:
+                a.steps.append(("offset", m.offset))
+            if m.bit_size:
+                if mt.kind not in ("base", "enum") or mt.encoding == "float":
+                    out.append("?")
+                    continue
+                signed = mt.encoding in ("signed", "signed_char") if mt.kind == "base" else _enum_signed(mt)
+                a.read = ("bits", m.bit_offset, m.bit_size, signed)
+                out.append(("%u" if not signed else "%i", a))
+            else:
+                out.extend(pretty_items(a, m.type, full, False))
+        out.append("}")
+        return out
+    return ["?"]
+
+
+def _merge(items) -> list:
+    out = []
+    for x in items:
+        if isinstance(x, str):
+            if not x:
+                continue
+            if out and isinstance(out[-1], str):
+                out[-1] += x
+                continue
+        out.append(x)
+    return out
+
+
+# ----------------------------------------------------------------------------- the pass
+class Resolver:
+    def __init__(self, d: Draft):
+        self.d = d
+        self.guru = bool(getattr(d.options, "guru", False))
+
+    def run(self):
+        for p in self.d.probes:
+            self.probe(p)
+
+    def probe(self, p):
+        nodes = [n for n in walk(p.body) if isinstance(n, (ast.TargetSymbol, ast.CastOp, ast.AtVar, ast.EntryOp,
+                                                            ast.DefinedOp, ast.Assignment, ast.IncDec))]
+        if not nodes:
+            return
+        scope = ProbeScope(p)
+        if scope.site is None and not any(isinstance(n, ast.DefinedOp) for n in nodes):
+            return
+        # writes need -g
+        for n in nodes:
+            target = n.left if isinstance(n, ast.Assignment) else n.operand if isinstance(n, ast.IncDec) else None
+            if target is not None and isinstance(target, (ast.TargetSymbol, ast.CastOp, ast.AtVar)) \
+                    and not self.guru:
+                self.d.reporter.error("write to target variable not permitted; need stap -g", target.tok,
+                                      key="tv write")
+        # @defined first: its operand is resolved in a trial, errors swallowed
+        for n in nodes:
+            if isinstance(n, ast.DefinedOp):
+                ok = self.trial(n.operand, scope)
+                n.defined = 1 if ok else 0
+                if ok:
+                    n.operand = ast.NumberLit(1, tok=n.tok)
+                n.type = LONG
+        inside_entry = set()
+        for n in nodes:
+            if isinstance(n, ast.EntryOp):
+                for m in walk(n.operand):
+                    inside_entry.add(id(m))
+        for n in walk(p.body):
+            if isinstance(n, ast.EntryOp):
+                self.entry(n, scope)
+            elif isinstance(n, (ast.TargetSymbol, ast.CastOp, ast.AtVar)) and getattr(n, "tv", None) is None:
+                self.resolve_node(n, scope, entry=id(n) in inside_entry or scope.is_return)
+
+    def trial(self, e, scope) -> bool:
+        found = False
+        for n in walk(e):
+            if isinstance(n, (ast.TargetSymbol, ast.CastOp, ast.AtVar)):
+                found = True
+                if not self.resolve_node(n, scope, entry=scope.is_return, quiet=True):
+                    return False
+        return found or True
+
+    def entry(self, n, scope):
+        if not scope.is_return:
+            n.tv_error = ("@entry is allowed only in .return probes" if False else
+                          "@entry is only valid in .return probes", n.tok)
+        for m in walk(n.operand):
+            if isinstance(m, (ast.TargetSymbol, ast.CastOp, ast.AtVar)) and getattr(m, "tv", None) is None:
+                self.resolve_node(m, scope, entry=True)
+        n.tv = Plan("entry")
+
+    def resolve_node(self, n, scope, entry: bool, quiet: bool = False) -> bool:
+        try:
+            plan, typ = self.plan_for(n, scope, entry)
+        except TvError as ex:
+            if not quiet:
+                n.tv_error = (ex.message, ex.tok or n.tok)
+            return False
+        if quiet:
+            n.tv_trial = (plan, typ)
+        n.tv = plan
+        n.type = typ
+        return True
+
+    # -- one node --------------------------------------------------------------------------
+    def plan_for(self, n, scope, entry):
+        comps = list(n.components)
+        pretty = comps[-1].name if comps and comps[-1].kind == "pretty" else None
+        if isinstance(n, ast.CastOp):
+            return self.cast(n, scope, comps, pretty)
+        if isinstance(n, ast.AtVar):
+            return self.atvar(n, scope, comps, pretty, entry)
+        name = n.name
+        if scope.site is None:
+            raise TvError("unresolved target-symbol expression", n.tok)
+        if scope.sdt is not None or scope.site.kind in ("mark", "plt"):
+            return self.sdt(n, scope, comps, pretty)
+        if name in ("$$vars", "$$parms", "$$locals", "$$return"):
+            return self.context(n, scope, name, pretty, entry)
+        if not scope.dwarf:
+            raise TvError("unresolved target-symbol expression", n.tok)
+        if name == "$return":
+            if not scope.is_return:
+                raise scope.unknown_local("return", n.tok)
+            rtype = scope.mod.return_type(scope.func)
+            if rtype is None:
+                raise TvError("function has no return value", n.tok)
+            acc = Access(("return",), site_address=scope.pc)
+            return self.finish(acc, rtype, comps, pretty, n)
+        var = name[1:]
+        die = scope.find_variable(var)
+        if die is None:
+            raise scope.unknown_local(var, n.tok)
+        base = scope.location_of(die, var, n.tok)
+        acc = Access(base, entry=entry and scope.is_return, site_address=scope.pc)
+        return self.finish(acc, scope.type_of_die(die), comps, pretty, n)
+
+    def finish(self, acc, ctype, comps, pretty, n):
+        plain = [c for c in comps if c.kind != "pretty"]
+        if pretty:
+            a2, t = apply_components(acc, ctype, plain, n.tok, False) if plain else (acc, ctype)
+            if plain and a2.read[0] == "bits":
+                return Plan("long", access=a2), STRING
+            items = _merge(pretty_items(a2, t, pretty == "$$"))
+            return Plan("pretty", items=items), STRING
+        if acc.base[0] == "loc" and getattr(n, "addressof", False) and acc.base[1].kind != "memory":
+            raise TvError(f"not accessible at this address [man error::dwarf]", n.tok)
+        acc, t = apply_components(acc, ctype, plain, n.tok, getattr(n, "addressof", False))
+        return Plan("long", access=acc), LONG
+
+    # -- $$vars and friends ----------------------------------------------------------------
+    def context(self, n, scope, name, pretty, entry):
+        if not scope.dwarf:
+            return Plan("string", text=""), STRING
+        items: list = []
+        if name == "$$return" and scope.is_return:
+            rtype = scope.mod.return_type(scope.func)
+            if rtype is not None:
+                acc = Access(("return",), site_address=scope.pc)
+                items.append("return=")
+                items.extend(self.one_var_items(acc, rtype, pretty))
+            return Plan("pretty", items=_merge(items)), STRING
+        first = True
+        for die in scope.context_vars(name):
+            from stapy.debuginfo.dwarf import die_name
+
+            vname = die_name(die)
+            if not first:
+                items.append(" ")
+            first = False
+            items.append(vname)
+            t = scope.type_of_die(die)
+            s = t.strip() if t is not None else None
+            if not pretty and s is not None and s.kind in ("struct", "union", "class"):
+                items.append("={...}")
+                continue
+            if not pretty and s is not None and s.kind == "array":
+                items.append("=[...]")
+                continue
+            try:
+                base = scope.location_of(die, vname, n.tok)
+                acc = Access(base, entry=entry and scope.is_return, site_address=scope.pc)
+                items.append("=")
+                items.extend(self.one_var_items(acc, t, pretty))
+            except TvError:
+                items.append("=?")
+        return Plan("pretty", items=_merge(items)), STRING
+
+    def one_var_items(self, acc, t, pretty):
+        if pretty:
+            return pretty_items(acc, t, pretty == "$$")
+        a, _ = apply_components(acc, t, [], None, False)
+        return [("%#x", a)]
+
+    # -- SDT ----------------------------------------------------------------------------------
+    def sdt(self, n, scope, comps, pretty):
+        name = n.name
+        probe = scope.sdt
+        if scope.site.kind == "plt":
+            if name == "$$name":
+                return Plan("string", text=scope.site.plt_name or scope.site.function), STRING
+            raise TvError("unresolved target-symbol expression", n.tok)
+        if name == "$$name":
+            return Plan("string", text=probe.name), STRING
+        if name == "$$provider":
+            return Plan("string", text=probe.provider), STRING
+        if name in ("$$parms", "$$vars"):
+            items: list = []
+            for i, a in enumerate(probe.args, start=1):
+                if i > 1:
+                    items.append(" ")
+                items.append(f"$arg{i}=")
+                items.append(("%#x", Access(("sdt", a), site_address=scope.pc, read=("int", 8, True))))
+            return Plan("pretty", items=_merge(items)), STRING
+        if name.startswith("$arg") and name[4:].isdigit():
+            i = int(name[4:])
+            if i < 1 or i > len(probe.args):
+                raise TvError(f"invalid argument {name}: only {len(probe.args)} arguments"
+                              if False else "target-symbol requires debuginfo", n.tok)
+            if [c for c in comps if c.kind != "pretty"] or pretty:
+                raise TvError("SDT probe arguments cannot be dereferenced without a type", n.tok)
+            acc = Access(("sdt", probe.args[i - 1]), site_address=scope.pc, read=("int", 8, True))
+            if n.addressof:
+                raise TvError("cannot take the address of an SDT argument", n.tok)
+            return Plan("long", access=acc), LONG
+        raise TvError("unresolved target-symbol expression", n.tok)
+
+    # -- @cast and @var -------------------------------------------------------------------------
+    def module_for(self, module: str, scope):
+        from stapy.debuginfo.dwarf import dwarf_for
+        from stapy.debuginfo.elf import open_elf
+
+        path = module or (scope.site.module if scope.site is not None else None)
+        if not path:
+            return None, None
+        if module and not module.startswith("/") and not module.startswith("<"):
+            import os
+
+            if scope.site is not None and os.path.basename(scope.site.module) == module:
+                path = scope.site.module
+        try:
+            return dwarf_for(open_elf(path)), path
+        except (OSError, ValueError):
+            return None, path
+
+    def find_type(self, mod, tname: str):
+        from stapy.debuginfo.types import type_of
+
+        kind = None
+        bare = tname.strip()
+        ptr = 0
+        while bare.endswith("*"):
+            ptr += 1
+            bare = bare[:-1].strip()
+        for kw, tag in (("struct ", "DW_TAG_structure_type"), ("union ", "DW_TAG_union_type"),
+                        ("enum ", "DW_TAG_enumeration_type"), ("class ", "DW_TAG_class_type")):
+            if bare.startswith(kw):
+                kind, bare = tag, bare[len(kw):].strip()
+        for cu in mod.cus():
+            for die in cu.get_top_DIE().iter_children():
+                if kind is not None and die.tag != kind:
+                    continue
+                if kind is None and die.tag not in ("DW_TAG_typedef", "DW_TAG_base_type", "DW_TAG_structure_type",
+                                                    "DW_TAG_union_type", "DW_TAG_enumeration_type"):
+                    continue
+                nm = die.attributes.get("DW_AT_name")
+                if nm is None or nm.value.decode() != bare or "DW_AT_declaration" in die.attributes:
+                    continue
+                return type_of(die), ptr
+        return None, 0
+
+    def cast(self, n, scope, comps, pretty):
+        mod, path = self.module_for(n.module, scope)
+        t, ptr = (self.find_type(mod, n.type_name) if mod is not None else (None, 0))
+        if t is None:
+            raise TvError(f"type definition '{n.type_name}' not found in '{path}'", n.tok)
+        if ptr:
+            raise TvError(f"type definition '{n.type_name}' not found in '{path}'", n.tok)
+        # @cast(p, "T") is the object of type T at address p
+        acc = Access(("expr", n.operand), site_address=scope.pc if scope.site is not None else None)
+        return self.finish(acc, t, comps, pretty, n)
+
+    def atvar(self, n, scope, comps, pretty, entry):
+        from stapy.debuginfo.dwarf import die_name
+
+        name, _, cu_pat = n.name.partition("@")
+        mod, path = self.module_for(n.module, scope)
+        if mod is None:
+            raise TvError(f"unable to find global '{name}' in {path}", n.tok)
+        import fnmatch
+
+        found = None
+        for cu in mod.cus():
+            top = cu.get_top_DIE()
+            cu_name = top.attributes.get("DW_AT_name")
+            cu_text = cu_name.value.decode() if cu_name is not None else ""
+            if cu_pat and not (fnmatch.fnmatch(cu_text, cu_pat) or fnmatch.fnmatch(cu_text, "*/" + cu_pat)):
+                continue
+            for d in top.iter_children():
+                if d.tag == "DW_TAG_variable" and die_name(d) == name and "DW_AT_location" in d.attributes:
+                    found = d
+                    break
+            if found is not None:
+                break
+        if found is None:
+            where = f", in {cu_pat}" if cu_pat else ""
+            raise TvError(f"unable to find global '{name}' in {path}{where}", n.tok)
+        from stapy.debuginfo.locations import location_at
+        from stapy.debuginfo.types import type_of
+
+        loc = location_at(mod, found.attributes["DW_AT_location"], found, 0, None)
+        if loc is None or loc.kind != "memory":
+            raise TvError(f"not accessible at this address [man error::dwarf]", n.tok)
+        acc = Access(("loc", loc), site_address=scope.pc if scope.site is not None else None)
+        if path != (scope.site.module if scope.site is not None else None):
+            acc.module = path
+        t = type_of(found.get_DIE_from_attribute("DW_AT_type")) if "DW_AT_type" in found.attributes else None
+        return self.finish(acc, t, comps, pretty, n)
+
+
+def run(d: Draft) -> Draft:
+    Resolver(d).run()
+    return d
+
+
+def infer_hook(inf, e, t) -> None:
+    """infer_types' view of a resolved target expression: index expressions are longs, the node's
+    own type is fixed, and a use that wants the other type is stap's mismatch."""
+    for c in getattr(e, "components", ()) or ():
+        if c.index is not None:
+            inf.t = LONG
+            inf.expr(c.index)
+    if isinstance(e, ast.CastOp):
+        inf.t = LONG
+        inf.expr(e.operand)
+    if isinstance(e, ast.EntryOp):
+        inf.t = t
+        inf.expr(e.operand)
+        if e.type is None and e.operand.type is not None:
+            inf.set_type(e, e.operand.type)
+        return
+    if t is not None and e.type is not None and t != e.type:
+        inf.mismatch(e.tok, t, e.type)
