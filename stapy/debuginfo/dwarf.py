@@ -6,6 +6,7 @@ DwarfModule
   .cu_for_address(addr)          the CU covering a link-time address (.debug_aranges, else CU ranges)
   .line_table(cu)                lines.LineTable
   .functions(cu)                 [Function] concrete subprograms with code, in DIE order
+  .stap_rank(cu)                 {subprogram DIE offset: rank} the order stap visits them (stap_order.py)
   .inline_instances(cu)          [Function] DW_TAG_inlined_subroutine instances, in DIE order
   .has_location_lists(cu)        stap's has_valid_locs: any variable/parameter with a location list
   .function_at(addr)             innermost Function (subprogram) containing addr, or None
@@ -23,6 +24,7 @@ from functools import cached_property
 
 from . import elf as elfmod
 from .lines import FileTable, LineTable
+from .stap_order import cache_order
 from .locations import Location, location_at, translate_expr
 from .types import CType, type_of
 
@@ -107,6 +109,7 @@ class _CuCache:
     lines: LineTable | None = None
     files: FileTable | bool | None = None
     inline_names: set | None = None       # names of abstract inline subprograms (DW_AT_inline) in the CU
+    stap_rank: dict | None = None         # subprogram DIE offset -> position in stap's function cache
     is_cplusplus: bool | None = None
     functions: list[Function] | None = None
     inlines: list[Function] | None = None
@@ -289,6 +292,11 @@ class DwarfModule:
             c.is_cplusplus = lang is not None and lang.value in (0x4, 0x11, 0x19, 0x1A, 0x21)
         return c.is_cplusplus
 
+    def stap_rank(self, cu) -> dict[int, int]:
+        """Subprogram DIE offset -> the position at which stap's per-CU function cache visits it."""
+        self.functions(cu)
+        return self._cc(cu).stap_rank
+
     def inline_names(self, cu) -> set:
         """Names of the CU's abstract inline subprograms: which names can have inline instances."""
         self.functions(cu)
@@ -345,11 +353,16 @@ class DwarfModule:
         if c.functions is None:
             out: list[Function] = []
             inline_names: set[str] = set()
+            getfuncs: list[tuple[str, int]] = []
             cxx = self._is_cplusplus(cu)
 
             def walk(parent, scopes):
                 for d in parent.iter_children():
                     if d.tag == "DW_TAG_subprogram":
+                        if "DW_AT_declaration" not in d.attributes:
+                            n = die_name(d)
+                            if n:
+                                getfuncs.append((n, d.offset))
                         if "DW_AT_inline" in d.attributes:
                             n = die_name(d)
                             if n:
@@ -364,6 +377,8 @@ class DwarfModule:
             walk(cu.get_top_DIE(), ())
             c.functions = out
             c.inline_names = inline_names
+            order = cache_order([n for n, _ in getfuncs])
+            c.stap_rank = {getfuncs[i][1]: r for r, i in enumerate(order)}
         return c.functions
 
     def inline_instances(self, cu) -> list[Function]:

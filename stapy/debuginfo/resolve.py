@@ -395,6 +395,11 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
                 funcs = []
             if "exported" in ctx.comps:
                 funcs = [f for f in funcs if f.external]
+            # stap visits a CU's functions in its hash-map order, then the inline instances of each
+            # abstract function in that order (instances in DIE order)
+            rank = mod.stap_rank(cu)
+            funcs.sort(key=lambda f: rank.get(f.die_offset, len(rank)))
+            inlines.sort(key=lambda f: (rank.get(f.origin_offset, len(rank)), f.die_offset))
             if statement:
                 out += _statement_sites(ctx, mod, cu, funcs + inlines, spec, comp)
                 continue

@@ -47,7 +47,7 @@ def to_golden(text: str, binary: Path, source: Path) -> str:
 
 
 def p2_probe_lines(text: str) -> list[str]:
-    """The `# probes` section of stap -p2, without the derivation comments, sorted."""
+    """The `# probes` section of stap -p2, without the derivation comments, in stap's order."""
     lines, on = [], False
     for line in text.splitlines():
         if line.startswith("# "):
@@ -55,4 +55,4 @@ def p2_probe_lines(text: str) -> list[str]:
             continue
         if on and not line.startswith(" "):
             lines.append(re.sub(r" /\* <- .* \*/$", "", line))
-    return sorted(lines)
+    return lines

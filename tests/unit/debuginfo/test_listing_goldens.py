@@ -17,7 +17,7 @@ def ours(case) -> str:
     if case.mode == "-p2":
         comps = split_probe_point(point)
         sites = resolve_process_probe(comps[0][1], comps[1:])
-        lines = sorted({f"{s.p2_text} /* pc={s.pc_text} */" for s in sites})
+        lines = [f"{s.p2_text} /* pc={s.pc_text} */" for s in sites]     # stap's order, not sorted
     else:
         lines = list_probes(point, verbose_vars=case.mode == "-L")
     return to_golden("\n".join(lines), binary, case.source_of(binary)) + "\n"
