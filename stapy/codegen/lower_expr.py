@@ -61,7 +61,13 @@ class ExprLowering:
         return self.b.load(ptr, typ=I64)
 
     def expr_DefinedOp(self, e):
-        return c64(0)
+        return c64(getattr(e, "defined", 0))  # decided in pass 2 (stapy.semantic.target_vars)
+
+    def expr_TargetSymbol(self, e):  # $var, @cast, @var, @entry: stapy.codegen.lower_target
+        from stapy.codegen.lower_target import lower_target
+        return lower_target(self, e)
+
+    expr_CastOp = expr_AtVar = expr_EntryOp = expr_TargetSymbol
 
     # -- variables -----------------------------------------------------------------
     def var_type(self, var) -> str:
