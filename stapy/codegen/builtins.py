@@ -400,14 +400,19 @@ def _ctime(low, e):
 # ------------------------------------------------------------------ user memory
 
 
+def _clamp_user_len(low, n):
+    """stap's clamp_t(n + 1, 1, MAXSTRINGLEN - 1) - 1: at most MAXSTRINGLEN-2 characters."""
+    top = c64(low.fb.mb.maxstringlen - 2)
+    n = low.b.select(low.b.icmp_signed(">", n, top), top, n)
+    return low.b.select(low.b.icmp_signed("<", n, c64(0)), c64(0), n)
+
+
 def _user_string_impl(low, e, maxlen_expr=None, default=None, mode="error"):
     """Read a NUL-terminated string of at most `maxlen` (510 by default) bytes."""
     fb = low.fb
     addr = low.expr(e.args[0])
     dst = fb.temp_str()
-    n = maxlen_expr if maxlen_expr is not None else c64(min(510, fb.mb.maxstringlen - 1))
-    n = low.b.select(low.b.icmp_signed(">", n, c64(fb.mb.maxstringlen - 1)), c64(fb.mb.maxstringlen - 1), n)
-    n = low.b.select(low.b.icmp_signed("<", n, c64(0)), c64(0), n)
+    n = _clamp_user_len(low, maxlen_expr if maxlen_expr is not None else c64(fb.mb.maxstringlen))
     rc = low.b.call(low.user_reader(string=True), [fb.ctx, addr, dst, low.b.add(n, c64(1))])
     low.b.store(ir.Constant(I8, 0), low.b.gep(dst, [n], source_etype=I8))
     bad, ok = fb.new_block("ustr.fault"), fb.new_block("ustr.ok")
@@ -784,9 +789,8 @@ def _print_regs(low, e):
 def _user_string_warn(low, e):
     fb = low.fb
     addr = low.expr(e.args[0])
-    n = low.expr(e.args[1]) if len(e.args) > 1 else c64(min(510, fb.mb.maxstringlen - 1))
-    n = low.b.select(low.b.icmp_signed(">", n, c64(fb.mb.maxstringlen - 1)), c64(fb.mb.maxstringlen - 1), n)
-    n = low.b.select(low.b.icmp_signed("<", n, c64(0)), c64(0), n)
+    n = _clamp_user_len(low, low.expr(e.args[1]) if len(e.args) > 1 else c64(fb.mb.maxstringlen))
+    warn_msg = low.expr(e.args[2]) if len(e.args) > 2 else fb.str_const(b"")
     dst = fb.temp_str()
     rc = low.b.call(low.user_reader(string=True), [fb.ctx, addr, dst, low.b.add(n, c64(1))])
     low.b.store(ir.Constant(I8, 0), low.b.gep(dst, [n], source_etype=I8))
@@ -797,7 +801,7 @@ def _user_string_warn(low, e):
     low.b.call(_snprintf(fb.mb), [msg, c64(fb.mb.maxstringlen),
                                   fb.str_const(b"user string copy fault %d at 0x%lx [man error::fault]"), c32(-14), addr])
     low.b.call(low.py("stapy_py_warn"), [fb.ctx, msg])
-    fb.str_empty(dst)
+    fb.str_copy(dst, warn_msg)
     low.b.branch(ok)
     low.b.position_at_end(ok)
     return dst
@@ -806,9 +810,7 @@ def _user_string_warn(low, e):
 def _user_string_quoted(low, e, with_n: bool):
     fb = low.fb
     addr = low.expr(e.args[0])
-    n = low.expr(e.args[1]) if with_n else c64(min(510, fb.mb.maxstringlen - 1))
-    n = low.b.select(low.b.icmp_signed(">", n, c64(fb.mb.maxstringlen - 1)), c64(fb.mb.maxstringlen - 1), n)
-    n = low.b.select(low.b.icmp_signed("<", n, c64(0)), c64(0), n)
+    n = _clamp_user_len(low, low.expr(e.args[1]) if with_n else c64(fb.mb.maxstringlen))
     raw = fb.temp_str()
     rc = low.b.call(low.user_reader(string=True), [fb.ctx, addr, raw, low.b.add(n, c64(1))])
     low.b.store(ir.Constant(I8, 0), low.b.gep(raw, [n], source_etype=I8))
