@@ -20,10 +20,11 @@ PRINT_TO_STREAM = {"print", "println", "printf", "printd", "printdln"}
 
 
 class TypeAbort(Exception):
-    """A thrown (not just printed) error: ends the pass at once."""
+    """A thrown (not just printed) error: ends the pass at once.  With `wrap`, 4.8 reports
+    it chained under `while processing probe P` / `while processing function F`."""
 
-    def __init__(self, message, token, key):
-        self.message, self.token, self.key = message, token, key
+    def __init__(self, message, token, key, wrap=False):
+        self.message, self.token, self.key, self.wrap = message, token, key, wrap
 
 
 class Inference:
@@ -38,6 +39,7 @@ class Inference:
         self.resolved_types: list = []  # [decl, index, tok]
         self.complexity = 0
         self.dry = False
+        self.where = None
 
     # -- bookkeeping ------------------------------------------------------
     def resolved(self, tok, t, decl=None, index=-1):
@@ -215,7 +217,9 @@ class Inference:
         elif isinstance(e, (ast.TargetSymbol, ast.CastOp, ast.AtVar, ast.EntryOp)) and getattr(e, "tv", None):
             from stapy.semantic.target_vars import infer_hook
             infer_hook(self, e, t)
-        elif isinstance(e, (ast.TargetSymbol, ast.CastOp, ast.AtVar, ast.EntryOp)):
+        elif isinstance(e, ast.EntryOp):
+            raise TypeAbort("internal error: @entry is only valid in .return probes", e.tok, "entry", wrap=True)
+        elif isinstance(e, (ast.TargetSymbol, ast.CastOp, ast.AtVar)):
             if getattr(e, "tv_error", None) and self.assert_resolvability and not self.dry and e.type is None:
                 self.rep.error(e.tv_error[0], e.tv_error[1], key="tv " + e.tv_error[0])
                 self.still += 1
@@ -231,7 +235,7 @@ class Inference:
                 self.expr(a)
             self.set_type(e, LONG)
         elif isinstance(e, ast.ProbewriteOp):
-            raise TypeAbort("unexpected @probewrite", e.tok, "probewrite")
+            raise TypeAbort("unexpected @probewrite", e.tok, "probewrite", wrap=True)
 
     def binary(self, e, t):
         if e.op == ".":
@@ -575,6 +579,7 @@ class Inference:
             fd = self.d.functions[name]
             if not isinstance(fd.body, ast.Block):
                 continue
+            self.where = f"while processing function {fd.name}"
             self.current_function = fd
             self.t = None
             self.stmt(fd.body)
@@ -582,6 +587,8 @@ class Inference:
                 self.check_local(v, arity.get(v, (0,))[0])
         self.current_function = None
         for p in self.d.probes:
+            from stapy.semantic.printing import probe_point
+            self.where = f"while processing probe {probe_point(p.point)}"
             self.t = None
             self.stmt(p.body)
             for v in p.locals.values():
@@ -617,7 +624,11 @@ class Inference:
             try:
                 self.round()
             except TypeAbort as e:
-                self.rep.error(e.message, e.token, key=e.key)
+                if e.wrap and self.where is not None:
+                    inner = Diagnostic("semantic error", e.message, e.token)
+                    self.rep.error(self.where, None, key="while processing " + e.key, chain=[inner])
+                else:
+                    self.rep.error(e.message, e.token, key=e.key)
                 return
             if self.rep.error_count > before:
                 return
