@@ -870,3 +870,32 @@ def _matched(low, e):
     dst = fb.temp_str()
     low.helper("stp_substr", [dst, st["subject"], start, b.sub(end, start)])
     return dst
+
+
+# ------------------------------------------------------------------ symbols and backtraces (ucontext*.stp)
+# Answered by the runner's `symbol_string(ctx, name, n, s)` hook: the engine, which knows the tracee's
+# modules, overrides it; without a tracee the runner gives stap's answers for a probe with no user regs.
+
+for _name in ("usymname", "usymdata", "umodname", "usymfileline", "ucallers"):
+    builtin(_name)(lambda low, e, nm=_name: _py_str(low, e, nm, n=low.expr(e.args[0])))
+for _name in ("ubacktrace", "sprint_ubacktrace"):
+    builtin(_name)(lambda low, e, nm=_name: _py_str(low, e, nm))
+
+
+@builtin("ustack")
+def _ustack(low, e):
+    return _py_long(low, e, "ustack", n=low.expr(e.args[0]))
+
+
+def _print_py(low, e, name, n=None, sv=None):
+    low.helper("stp_out_str", [low.globals.out, _py_str(low, e, name, n=n, sv=sv)])
+    return None
+
+
+for _name in ("print_ubacktrace", "print_ubacktrace_brief", "print_ubacktrace_fileline"):
+    builtin(_name)(lambda low, e, nm=_name: _print_py(low, e, nm))
+
+
+@builtin("print_usyms")
+def _print_usyms(low, e):
+    return _print_py(low, e, "print_usyms", sv=low.expr(e.args[0]))

@@ -174,7 +174,26 @@ class Runner:
     def _comm(self, pid) -> str:
         return self._proc(pid, "comm").strip()[:15].decode("utf-8", "replace")
 
+    def symbol_string(self, ctx, name: str, n: int, sv: str) -> str:
+        """Symbols and backtraces (ucontext*.stp).  The engine overrides this; here there is no tracee.
+
+        stap's answers for a probe without user registers: addresses print as
+        `0x<hex>`, backtraces are empty, and the print_ubacktrace family says
+        `<no user backtrace at PP>`.
+        """
+        if name.startswith("print_ubacktrace"):
+            return f"<no user backtrace at {self.current_probe.location}>\n"
+        if name in ("usymname", "usymdata", "usymfileline"):
+            return f"0x{n & 0xFFFFFFFFFFFFFFFF:x}"
+        if name == "umodname":
+            return "<unknown>"
+        return ""
+
     def context_string(self, ctx, name: str, n: int, sv: str) -> str:
+        if name in ("usymname", "usymdata", "umodname", "usymfileline", "ucallers", "ubacktrace",
+                    "sprint_ubacktrace", "print_ubacktrace", "print_ubacktrace_brief", "print_ubacktrace_fileline",
+                    "print_usyms"):
+            return self.symbol_string(ctx, name, n, sv)
         pid = ctx.pid
         if name == "pexecname":
             stat = self._proc(pid, "stat").decode("utf-8", "replace")
@@ -305,6 +324,7 @@ class Runner:
     def run_probe(self, probe, setup=None) -> int:
         """Run one probe's handler under stap's rules; returns its status."""
         ctx = self.ctx
+        self.current_probe = probe
         ctx.probe_index = probe.index
         ctx.error_site = 0
         ctx.error_depth = 0
