@@ -622,9 +622,10 @@ class Resolver:
                 return Plan("long", access=a2), STRING
             items = _merge(pretty_items(a2, t, pretty == "$$"))
             return Plan("pretty", items=items), STRING
-        if acc.base[0] == "loc" and getattr(n, "addressof", False) and acc.base[1].kind != "memory":
-            raise TvError(f"not accessible at this address [man error::dwarf]", n.tok)
         acc, t = apply_components(acc, ctype, plain, n.tok, getattr(n, "addressof", False))
+        if getattr(n, "addressof", False) and not any(st[0] == "deref" for st in acc.steps) and (
+                acc.base[0] != "expr" and not (acc.base[0] == "loc" and acc.base[1].kind == "memory")):
+            raise TvError("cannot take address of a non-memory target", n.tok)
         return Plan("long", access=acc), LONG
 
     # -- $$vars and friends ----------------------------------------------------------------
