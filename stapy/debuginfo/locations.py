@@ -214,3 +214,21 @@ def location_at(mod, attr, die, pc: int, frame_base: Location | None) -> Locatio
         return None
     parsed = _parser_for(die.cu).parse_expr(expr)
     return translate_expr(parsed, frame_base, die.cu.header["address_size"])
+
+
+def return_value_location(ctype) -> Location:
+    """Where $return lives at a .return probe (SysV x86-64): integers, pointers, enums and bools in
+    rax, float/double in xmm0; aggregates and long double are 'unsupported' here."""
+    if ctype is None:
+        return Location("unavailable")
+    t = ctype.strip()
+    if t.kind in ("pointer", "reference", "rvalue_reference", "enum"):
+        return Location("register", regno=0)
+    if t.kind == "base":
+        if t.encoding == "float":
+            if t.size in (4, 8):
+                return Location("register", regno=DWARF_REGS_X86_64.index("xmm0"))
+            return Location("unsupported", why=f"{t.size}-byte float return")
+        if (t.size or 8) <= 8:
+            return Location("register", regno=0)
+    return Location("unsupported", why=f"{t.kind} return value")

@@ -140,3 +140,12 @@ def test_return_types_as_stap_names():
     assert mod.return_type(funcs["mix"]).stap_name() == "ulong_t"
     assert mod.return_type(funcs["mix"]).strip().stap_name() == "long unsigned int"
     assert mod.return_type(funcs["add"]).stap_name() == "int"
+
+
+def test_return_value_locations_follow_the_sysv_abi():
+    from stapy.debuginfo.locations import return_value_location
+    exe = build_target("dbg_basic.c", flags=("-O0", "-g"))
+    mod = dwarf_for(elf.open_elf(str(exe)))
+    funcs = {f.name: f for cu in mod.cus() for f in mod.functions(cu)}
+    assert return_value_location(mod.return_type(funcs["add"])).register_name() == "rax"
+    assert return_value_location(mod.return_type(funcs["mix"])).register_name() == "rax"    # via typedef
