@@ -23,6 +23,12 @@ def run(d: Draft) -> Draft:
     for f in d.user_files:
         aliases += [(a, f) for a in f.aliases]
     aliases += d.library.aliases()
+    for alias, _f in aliases:
+        for name in alias.names:
+            if any(ch in c.functor for c in name.components for ch in "*?["):
+                inner = Diagnostic("semantic error", "invalid use of wildcard probe point component", None)
+                d.reporter.error("while registering probe alias", alias.tok, key="register alias", chain=[inner])
+                return d
     for f in d.user_files:
         for probe in f.probes:
             for pp in probe.points:
