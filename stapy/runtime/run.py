@@ -1,21 +1,29 @@
 """Pass 5 for scripts without a target process: begin, timer, end and error probes.
 
-`Runner` loads the compiled program and the native runtime into one llvmlite
-execution engine, then drives stap's session states:
+`Runner` dlopens the program (pass 4 links the script's object and the native
+runtime into one shared object; each run loads a private copy, so globals
+start fresh), fills in the runner-service slots (abi.PY_CALLBACKS), then
+drives stap's session states:
 
     STARTING  begin probes by (sequence, script order); exit() or an error stops the rest
-    RUNNING   the event loop: timer probes; `event_sources` (engine hook); -T; SIGINT/SIGTERM
-    STOPPING  end probes (not after an error), then output is flushed
+    RUNNING   the event loop: timer probes, `event_sources` (engine hook), -T, SIGINT/SIGTERM
+    STOPPING  end probes (not after an error), the -t report, then output is flushed
     ERROR     a runtime error past MAXERRORS: no end probes, error probes run
 
-Hooks for the ptrace engine (-c/-x), all no-ops here:
-  `arm_targets()`          after begin probes, before the loop: resolve and arm process probes
-  `event_sources`          objects with `timeout_hint()` -> seconds|None and `poll(timeout)`; poll
-                           handles tracee stops and calls `run_probe(index, ctx_setup)`
-  `disarm_targets()`       on every way out, before end probes
-  `handler(index)`         the native address of a probe's compiled handler (for the engine's dispatch)
-`run_probe` is the one way a handler runs: it fills the context, calls the
-handler, and applies the error/exit rules; the engine calls it too.
+Extension points for the ptrace engine (-c/-x); all are no-ops or no-tracee answers here:
+  `arm_targets()`        after begin probes, before the loop: resolve and arm process probes
+  `event_sources`        objects with `poll(timeout_seconds)`; the loop calls each once per turn
+                         (at most 50 ms apart); poll handles tracee stops and runs handlers
+  `disarm_targets()`     on every way out, before end probes
+  `handler(index)`       native address of a probe's compiled handler (`i32 (ctx*)`)
+  `run_probe(probe, setup)`  the one way a handler runs: resets the context (actions, nesting,
+                         error site), calls `setup(ctx)` (registers, pid/tid, uaddr, read_user...),
+                         runs the handler and applies the error/exit rules; returns the status
+  `symbol_string(ctx, name, n, s)`  usymname/umodname/ubacktrace/print_ubacktrace... answers
+  `context_string` / `context_long`  the other Python-answered tapset functions
+  `state`                set it to STOPPING to end the session (target exited, -c command done)
+The engine can also read `self.ctx` (the abi.Context), `self.compiled.probes` (ProbeInfo: family,
+params, location) and `self.compiled.exctable`.
 """
 from __future__ import annotations
 
