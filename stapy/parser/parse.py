@@ -41,12 +41,20 @@ def _lark():
     return _LARK
 
 
-def _cache_path():
+def cache_dir() -> str | None:
+    """stapy's cache directory (grammar tables), or None when it cannot be made."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     d = os.path.join(base, "stapy")
     try:
         os.makedirs(d, exist_ok=True)
     except OSError:
+        return None
+    return d
+
+
+def _cache_path():
+    d = cache_dir()
+    if d is None:
         return False
     st = os.stat(_GRAMMAR)
     return os.path.join(d, f"grammar-{int(st.st_mtime)}-{st.st_size}.lark.cache")

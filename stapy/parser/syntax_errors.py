@@ -117,11 +117,47 @@ def _build_table():
     return dict(votes)
 
 
+def _cache_file() -> str | None:
+    """Where the built table is kept: keyed by the grammar and the examples (LALR state
+    numbers change with the grammar)."""
+    import hashlib
+
+    from stapy.parser.parse import _GRAMMAR, cache_dir
+
+    d = cache_dir()
+    if d is None:
+        return None
+    h = hashlib.sha256()
+    for path in (_GRAMMAR, _EXAMPLES, __file__):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return os.path.join(d, f"syntax-errors-{h.hexdigest()[:16]}.pickle")
+
+
 def _table():
     global _TABLE
     if _TABLE is None:
-        _TABLE = {}
-        _TABLE = _build_table()
+        import pickle
+
+        _TABLE = {}  # examples that fail while the table is being built find nothing
+        path = _cache_file()
+        if path is not None and os.path.exists(path):
+            try:
+                with open(path, "rb") as f:
+                    _TABLE = pickle.load(f)
+                return _TABLE
+            except Exception:
+                pass
+        table = _build_table()
+        if path is not None:
+            try:
+                tmp = f"{path}.{os.getpid()}"
+                with open(tmp, "wb") as f:
+                    pickle.dump(table, f)
+                os.replace(tmp, path)
+            except OSError:
+                pass
+        _TABLE = table
     return _TABLE
 
 
