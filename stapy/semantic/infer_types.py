@@ -221,7 +221,8 @@ class Inference:
             raise TypeAbort("internal error: @entry is only valid in .return probes", e.tok, "entry", wrap=True)
         elif isinstance(e, (ast.TargetSymbol, ast.CastOp, ast.AtVar)):
             if getattr(e, "tv_error", None) and self.assert_resolvability and not self.dry and e.type is None:
-                self.rep.error(e.tv_error[0], e.tv_error[1], key="tv " + e.tv_error[0])
+                from stapy.semantic.target_vars import report_unresolved
+                report_unresolved(self, e)
                 self.still += 1
             elif e.type is None:
                 if self.assert_resolvability and not self.dry:

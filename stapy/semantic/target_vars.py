@@ -95,7 +95,7 @@ class ProbeScope:
         self.pc = s.address
         if s.kind == "mark":
             self.sdt = s.sdt
-        if s.kind in _DWARF_KINDS and s.dwarf_function is not None:
+        if s.kind in _DWARF_KINDS + ("mark",):
             from stapy.debuginfo.dwarf import dwarf_for
             from stapy.debuginfo.elf import open_elf
 
@@ -104,6 +104,8 @@ class ProbeScope:
             except (OSError, ValueError):
                 self.mod = None
             self.func = s.dwarf_function
+            if self.func is None and self.mod is not None and s.kind == "mark":
+                self.func = self.mod.function_at(s.address)  # stap falls back to DWARF at the marker
 
     @property
     def dwarf(self) -> bool:
@@ -561,8 +563,8 @@ class Resolver:
 
     def entry(self, n, scope):
         if not scope.is_return:
-            n.tv_error = ("@entry is allowed only in .return probes" if False else
-                          "@entry is only valid in .return probes", n.tok)
+            n.tv_error = ("internal error: @entry is only valid in .return probes", n.tok)
+            return
         for m in walk(n.operand):
             if isinstance(m, (ast.TargetSymbol, ast.CastOp, ast.AtVar)) and getattr(m, "tv", None) is None:
                 self.resolve_node(m, scope, entry=True)
@@ -574,6 +576,7 @@ class Resolver:
         except TvError as ex:
             if not quiet:
                 n.tv_error = (ex.message, ex.tok or n.tok)
+                n.tv_more = list(getattr(ex, "more", ()))
             return False
         if quiet:
             n.tv_trial = (plan, typ)
@@ -593,7 +596,18 @@ class Resolver:
         if scope.site is None:
             raise TvError("unresolved target-symbol expression", n.tok)
         if scope.sdt is not None or scope.site.kind in ("mark", "plt"):
-            return self.sdt(n, scope, comps, pretty)
+            got = self.sdt(n, scope, comps, pretty)
+            if got is not None:
+                return got
+            try:
+                return self.dwarf_var(n, scope, comps, pretty, entry)
+            except TvError as ex:
+                ex.more = [("target-symbol requires debuginfo", n.tok)]
+                raise
+        return self.dwarf_var(n, scope, comps, pretty, entry)
+
+    def dwarf_var(self, n, scope, comps, pretty, entry):
+        name = n.name
         if name in ("$$vars", "$$parms", "$$locals", "$$return"):
             return self.context(n, scope, name, pretty, entry)
         if not scope.dwarf:
@@ -679,7 +693,7 @@ class Resolver:
         if scope.site.kind == "plt":
             if name == "$$name":
                 return Plan("string", text=scope.site.plt_name or scope.site.function), STRING
-            raise TvError("unresolved target-symbol expression", n.tok)
+            return None
         if name == "$$name":
             return Plan("string", text=probe.name), STRING
         if name == "$$provider":
@@ -695,15 +709,14 @@ class Resolver:
         if name.startswith("$arg") and name[4:].isdigit():
             i = int(name[4:])
             if i < 1 or i > len(probe.args):
-                raise TvError(f"invalid argument {name}: only {len(probe.args)} arguments"
-                              if False else "target-symbol requires debuginfo", n.tok)
+                return None
             if [c for c in comps if c.kind != "pretty"] or pretty:
-                raise TvError("SDT probe arguments cannot be dereferenced without a type", n.tok)
+                raise TvError(f"type definition '{probe.name}_arg{i}' not found in '{scope.site.module}'", n.tok)
             acc = Access(("sdt", probe.args[i - 1]), site_address=scope.pc, read=("int", 8, True))
             if n.addressof:
-                raise TvError("cannot take the address of an SDT argument", n.tok)
+                raise TvError("cannot take address of context variable", n.tok)
             return Plan("long", access=acc), LONG
-        raise TvError("unresolved target-symbol expression", n.tok)
+        return None
 
     # -- @cast and @var -------------------------------------------------------------------------
     def module_for(self, module: str, scope):
@@ -801,6 +814,13 @@ class Resolver:
 def run(d: Draft) -> Draft:
     Resolver(d).run()
     return d
+
+
+def report_unresolved(inf, e) -> None:
+    """infer_types found a target expression that pass 2 could not resolve and that survived elision."""
+    inf.rep.error(e.tv_error[0], e.tv_error[1], key="tv " + e.tv_error[0])
+    for msg, tok in getattr(e, "tv_more", ()):
+        inf.rep.error(msg, tok, key="tv " + msg)
 
 
 def infer_hook(inf, e, t) -> None:
