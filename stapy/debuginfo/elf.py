@@ -11,7 +11,7 @@ ElfFile
   .debuglink                           (name, crc32) or None (.gnu_debuglink)
   .interp                              PT_INTERP path or None
   .segments                            [Segment(vaddr, memsz, offset, filesz, flags)] of PT_LOAD
-  .symbols                             [Symbol] from .symtab, else .dynsym (.symtab of the debug file when stripped)
+  .symbols                             [Symbol] from .symtab, else the debug file's .symtab, else .dynsym
   .functions                           [Symbol] with kind == 'func' and address != 0, sorted by address
   .lookup(pattern, kinds=('func',))   [Symbol] whose name matches an fnmatch pattern (exact names are dict hits)
   .symbol_at(addr)                     SymbolHit(symbol, offset) or None: the func/object covering addr
@@ -214,22 +214,22 @@ class ElfFile:
 
     @cached_property
     def symbols(self) -> list[Symbol]:
-        """.symtab if present (it is a superset of .dynsym), else .dynsym plus the debug file's .symtab."""
+        """One table, chosen as elfutils' dwfl_module_getsym does (stap sees the same names): the
+        file's .symtab; else the separate debuginfo's .symtab (versioned names like
+        'fopen@@GLIBC_2.2.5' stay as written there); else .dynsym."""
+        dyn = self._read_symtab(".dynsym", True)
+        dyn_names = {s.name for s in dyn if s.shndx != 0}
         syms = self._read_symtab(".symtab", False)
-        if syms:
-            dyn_names = {s.name for s in self._read_symtab(".dynsym", True) if s.shndx != 0}
-            return [Symbol(s.name, s.address, s.size, s.kind, s.binding, s.shndx, s.name in dyn_names) for s in syms]
-        syms = self._read_symtab(".dynsym", True)
-        try:
-            dbg = self.debug_file()
-        except Exception:
-            dbg = None
-        if dbg:
-            have = {(s.name, s.address) for s in syms}
-            for s in open_elf(dbg)._read_symtab(".symtab", False):
-                if (s.name, s.address) not in have and s.shndx != 0:
-                    syms.append(s)
-        return syms
+        if not syms:
+            try:
+                dbg = self.debug_file()
+            except Exception:
+                dbg = None
+            if dbg:
+                syms = open_elf(dbg)._read_symtab(".symtab", False)
+        if not syms:
+            return dyn
+        return [Symbol(s.name, s.address, s.size, s.kind, s.binding, s.shndx, s.name in dyn_names) for s in syms]
 
     @cached_property
     def _by_name(self) -> dict[str, list[Symbol]]:

@@ -107,14 +107,23 @@ def list_probes(pattern_text: str, verbose_vars: bool, cwd: str | None = None, e
         sites = resolve_process_probe(proc_arg, rest, cwd=cwd, env=env)
     except (ResolveError, OSError, ValueError):
         return []
-    lines = set()
+    if show_pc:
+        lines = set()
+        for s in sites:
+            vs = site_vars(s) if verbose_vars else []
+            lines.add(" ".join([f"{s.pp} /* pc={s.pc_text} */", *vs]))
+        return sorted(lines)
+    groups: dict[str, list[ProbeSite]] = {}
     for s in sites:
-        line = s.pp
-        if show_pc:
-            line += f" /* pc={s.pc_text} */"
-        if verbose_vars:
-            vs = site_vars(s)
-            if vs:
-                line += " " + " ".join(vs)
-        lines.add(line)
-    return sorted(lines)
+        groups.setdefault(s.pp, []).append(s)
+    out = []
+    for pp, group in groups.items():
+        if not verbose_vars:
+            out.append(pp)
+            continue
+        # [main.cxx printscript] one line per pp, listing the variables every instance has
+        per_site = [site_vars(s) for s in group]
+        order = list(dict.fromkeys(v for vs in per_site for v in vs))
+        common = [v for v in order if all(v in vs for vs in per_site)]
+        out.append(" ".join([pp, *common]))
+    return sorted(out)
