@@ -14,6 +14,7 @@ ElfFile
   .symbols                             [Symbol] from .symtab, else the debug file's .symtab, else .dynsym
   .functions                           [Symbol] with kind == 'func' and address != 0, sorted by address
   .lookup(pattern, kinds=('func',))   [Symbol] whose name matches an fnmatch pattern (exact names are dict hits)
+  .address_of(name)                    an address for the engine's own hooks (also .dynsym / name@@VER)
   .symbol_at(addr)                     SymbolHit(symbol, offset) or None: the func/object covering addr
                                        (or the nearest preceding one when the symbol has size 0)
   .plt_entries                         [PltEntry(name, address)] one per .rela.plt/.rel.plt slot, stap's numbering
@@ -264,11 +265,25 @@ class ElfFile:
                 out.append(s)
         return sorted(out, key=lambda s: (s.address, s.name))
 
+    def address_of(self, name: str) -> int | None:
+        """Link-time address of a defined symbol for the engine's own hooks (not probe resolution):
+        the chosen table, then .dynsym, then a versioned spelling (name@@VER / name@VER)."""
+        for s in self._by_name.get(name, []):
+            if s.address:
+                return s.address
+        for s in self._read_symtab(".dynsym", True):
+            if s.name == name and s.shndx != 0 and s.address:
+                return s.address
+        for n, ss in self._by_name.items():
+            if n.startswith(name + "@") and ss[0].address:
+                return ss[0].address
+        return None
+
     @cached_property
     def _addr_index(self) -> tuple[list[int], list[Symbol]]:
         best: dict[int, Symbol] = {}
         for s in self.symbols:
-            if s.kind not in ("func", "object", "ifunc") or s.shndx == 0 or not s.address:
+            if s.kind not in ("func", "object") or s.shndx == 0 or not s.address:   # stap's runtime table
                 continue
             old = best.get(s.address)
             # prefer sized, global, then shorter names (e.g. 'malloc' over '__libc_malloc')

@@ -144,3 +144,16 @@ def test_cache_reopens_changed_file(tmp_path, basic):
     assert elf.open_elf(str(p)) is a
     os.utime(p, ns=(1, 1))
     assert elf.open_elf(str(p)) is not a
+
+
+def test_versioned_names_and_address_of():
+    """libc's separate .symtab spells compat/default versions 'fopen@@GLIBC_2.2.5'; stap's probe
+    lookup sees that table (so 'fopen' is no match there), while the engine's address_of still finds it."""
+    libc = elf.open_elf("/lib/x86_64-linux-gnu/libc.so.6")
+    dyn = {l.split()[-1].split("@")[0]: int(l.split()[1], 16)
+           for l in sh("readelf", "-W", "--dyn-syms", libc.path).splitlines()
+           if len(l.split()) >= 8 and l.split()[-1].startswith("fopen@@")}
+    assert libc.address_of("fopen") == dyn["fopen"]
+    if libc.debug_file() is not None:
+        assert not libc.lookup("fopen")
+        assert any(s.name.startswith("fopen@@") for s in libc.symbols)
