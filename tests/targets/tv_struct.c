@@ -1,3 +1,4 @@
+/* A struct-heavy target for target variables: prints the values the tests expect to read. */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ int main(int argc, char **argv) {
     a.next = &b; a.u.i = 0x41424344;
     b.id = 9; strcpy(b.name, "beta"); b.label = "second"; b.color = GREEN;
     global_node = a;
-    printf("main argc=%d global_counter=%d\n", argc, global_counter);
+    printf("main argc=%d global_counter=%d a.next=%p\n", argc, global_counter, (void *)a.next);
     add(40, 2);
     walk(&a, 3);
     show(&a, 'q', 65535);

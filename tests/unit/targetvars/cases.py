@@ -1,0 +1,44 @@
+"""Pass-2 target-variable cases: (name, target, flags, script) with @BIN@ for the binary's path.
+
+Expected first errors are recorded from stap 4.8 by record_errors.py into errors.json.
+"""
+from __future__ import annotations
+
+O0 = ("-O0", "-g")
+O2 = ("-O2", "-g")
+
+CASES = [
+    ("unknown_local", "tv_struct.c", O0, 'probe process("@BIN@").function("add") { println($nosuch) }'),
+    ("unknown_member", "tv_struct.c", O0, 'probe process("@BIN@").function("show") { println($n->nosuch) }'),
+    ("arrow_on_char", "tv_struct.c", O0, 'probe process("@BIN@").function("show") { println($c->x) }'),
+    ("index_on_char", "tv_struct.c", O0, 'probe process("@BIN@").function("show") { println($c[1]) }'),
+    ("index_on_int", "tv_struct.c", O0, 'probe process("@BIN@").function("show") { println($n->vals[1][2]) }'),
+    ("struct_value", "tv_struct.c", O0, 'probe process("@BIN@").function("show") { println($n->in) }'),
+    ("union_value", "tv_struct.c", O0, 'probe process("@BIN@").function("show") { println($n->u) }'),
+    ("bitfield_address", "tv_struct.c", O0, 'probe process("@BIN@").function("show") { println(&$n->flags) }'),
+    ("pretty_is_string", "tv_struct.c", O0, 'probe process("@BIN@").function("show") { println($n$ + 1) }'),
+    ("write_needs_guru", "tv_struct.c", O0, 'probe process("@BIN@").function("add") { $a = 1 }'),
+    ("return_not_in_return", "tv_struct.c", O0, 'probe process("@BIN@").function("add") { println($return) }'),
+    ("not_accessible", "tv_struct.c", O2, 'probe process("@BIN@").function("add") { println($sum) }'),
+    ("begin_probe", "tv_struct.c", O0, 'probe begin { println($x) }'),
+    ("cast_unknown_type", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println(@cast($n, "struct nosuch")->x) }'),
+    ("cast_unknown_member", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println(@cast($n, "struct node")->zz) }'),
+    ("var_wrong_cu", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println(@var("global_counter@nosuch.c")) }'),
+    ("sdt_arg_out_of_range", "tv_sdt.c", O2, 'probe process("@BIN@").mark("tick") { println($arg6) }'),
+    ("sdt_arg_member", "tv_sdt.c", O2, 'probe process("@BIN@").mark("tick") { println($arg1->x) }'),
+    ("sdt_no_args", "tv_sdt.c", O2, 'probe process("@BIN@").mark("bare") { println($arg1) }'),
+    # these resolve: pass 2 succeeds in both
+    ("ok_chain", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println($n->in->a, $n->vals[2], $n->name, &$c, $n$, $$vars$$) }'),
+    ("ok_globals", "tv_struct.c", O2,
+     'probe process("@BIN@").function("walk") { println($global_counter, @var("global_counter")) }'),
+    ("ok_return", "tv_struct.c", O2,
+     'probe process("@BIN@").function("add").return { println($return, @entry($a), $$return, $$parms) }'),
+    ("ok_defined", "tv_struct.c", O0,
+     'probe process("@BIN@").function("add") { println(@defined($zz) ? $zz : 7, @defined($a)) }'),
+    ("ok_sdt", "tv_sdt.c", O2,
+     'probe process("@BIN@").mark("tick") { println($arg1, $$name, $$provider, $$parms, $x) }'),
+]

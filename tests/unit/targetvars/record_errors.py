@@ -1,0 +1,46 @@
+"""Record stap 4.8's pass-2 verdicts for cases.py into errors.json (needs /work/shared/tools/stap48).
+
+    python3 tests/unit/targetvars/record_errors.py
+Paths of the built binary and of its source are replaced by @BIN@ and @SRC@.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent.parent))
+sys.path.insert(0, str(HERE.parent.parent))
+
+from conftest import BUILD, build_target  # noqa: E402
+from unit.targetvars.cases import CASES  # noqa: E402
+
+STAP = "/work/shared/tools/stap48"
+
+
+def first_errors(stderr: str, binary: Path, source: Path) -> list[str]:
+    out = []
+    for line in stderr.splitlines():
+        if line.startswith("semantic error:"):
+            out.append(normalize(line, binary, source))
+    return out[:2]
+
+
+def normalize(text: str, binary: Path, source: Path) -> str:
+    return text.replace(str(source), "@SRC@").replace(str(binary), "@BIN@")
+
+
+def main():
+    rec = {}
+    for name, target, flags, script in CASES:
+        binary = build_target(target, flags=flags)
+        source = next(BUILD.glob(binary.name + ".c"))
+        r = subprocess.run([STAP, "-p2", "-e", script.replace("@BIN@", str(binary))], capture_output=True, text=True)
+        rec[name] = {"ok": r.returncode == 0, "errors": first_errors(r.stderr, binary, source)}
+    (HERE / "errors.json").write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
