@@ -312,7 +312,7 @@ def _members_text(s) -> str:
     return ", ".join(_by_length(names))
 
 
-def apply_components(acc: Access, ctype, components, tok, addressof: bool, scope_checker=None):
+def apply_components(acc: Access, ctype, components, tok, addressof: bool, pretty: bool = False):
     """Walk `->f` and `[i]` over C type ctype; returns (Access, final CType) with acc.read set for a long.
     Raises TvError with stap's texts."""
     t = ctype
@@ -374,6 +374,8 @@ def apply_components(acc: Access, ctype, components, tok, addressof: bool, scope
                 name = s.stap_name() if s is not None else "void"
                 raise TvError(f"invalid access '{shown}' vs. {name}", c.tok or tok)
             bit = None
+    if pretty and bit is None:
+        return acc, t
     if addressof:
         if bit is not None:
             raise TvError("cannot take the address of a bit field", tok)
@@ -631,9 +633,9 @@ class Resolver:
     def finish(self, acc, ctype, comps, pretty, n):
         plain = [c for c in comps if c.kind != "pretty"]
         if pretty:
-            a2, t = apply_components(acc, ctype, plain, n.tok, False) if plain else (acc, ctype)
+            a2, t = apply_components(acc, ctype, plain, n.tok, False, pretty=True) if plain else (acc, ctype)
             if plain and a2.read[0] == "bits":
-                return Plan("long", access=a2), STRING
+                return Plan("pretty", items=[("%i" if a2.read[3] else "%u", a2)]), STRING
             items = _merge(pretty_items(a2, t, pretty == "$$"))
             return Plan("pretty", items=items), STRING
         acc, t = apply_components(acc, ctype, plain, n.tok, getattr(n, "addressof", False))

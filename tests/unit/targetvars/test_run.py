@@ -1,0 +1,128 @@
+"""Target variables read from live processes: values are checked against what the target prints itself.
+
+Runs through tvrun.py (the pass-5 Runner driving stapy.runtime.engine.Engine) in a subprocess.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, build_target
+
+HERE = Path(__file__).resolve().parent
+O0 = ("-O0", "-g")
+O2 = ("-O2", "-g")
+
+
+def run(script: str, binary: Path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, str(HERE / "tvrun.py"), script.replace("@BIN@", str(binary)), str(binary)],
+                       capture_output=True, text=True, timeout=60, env=env)
+    return r
+
+
+def program_line(out: str, prefix: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith(prefix))
+
+
+SHOW = ('probe process("@BIN@").function("show") {'
+        ' printf("show id=%d flags=%u level=%d name=%s label=%s color=%d in.a=%d in.tag=%c vals[3]=%d c=%c us=%u\\n",'
+        ' $n->id, $n->flags, $n->level, user_string($n->name), user_string($n->label), $n->color, $n->in->a,'
+        ' $n->in->tag, $n->vals[3], $c, $us) }')
+
+
+@pytest.mark.parametrize("flags", [O0, O2], ids=["O0", "O2"])
+def test_members_bitfields_arrays_match_the_program(flags):
+    binary = build_target("tv_struct.c", flags=flags)
+    r = run(SHOW, binary)
+    assert r.returncode == 0, r.stderr
+    line = program_line(r.stdout, "show ")
+    assert r.stdout.count(line + "\n") == 2, r.stdout
+
+
+@pytest.mark.parametrize("flags", [O0, O2], ids=["O0", "O2"])
+def test_return_and_entry_values(flags):
+    binary = build_target("tv_struct.c", flags=flags)
+    script = ('probe process("@BIN@").function("add").return {'
+              ' printf("add a=%d b=%d sum=%d\\n", @entry($a), $b, $return) }'
+              ' probe process("@BIN@").function("walk").return {'
+              ' printf("walk depth=%d total=%d\\n", $depth, $return - @entry($depth)) }')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    for prefix in ("add ", "walk "):
+        line = program_line(r.stdout, prefix)
+        assert r.stdout.count(line + "\n") == 2, r.stdout
+
+
+@pytest.mark.parametrize("flags", [O0, O2], ids=["O0", "O2"])
+def test_pretty_printing_in_stap_formats(flags):
+    binary = build_target("tv_struct.c", flags=flags)
+    script = ('probe process("@BIN@").function("show") { println("P1 ", $n$); println("P2 ", $n$$);'
+              ' println("P3 ", $$parms$); println("P4 ", $$parms); println("P5 ", $n->in$) }'
+              ' probe process("@BIN@").function("add").return { println("P6 ", $$return, " ", $$return$) }')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    nxt = re.search(r"a\.next=(0x[0-9a-f]+)", r.stdout).group(1)
+    # the values come from the program's own `show` line; the layout from tapsets.cxx dwarf_pretty_print
+    top = (f'{{.id=7, .flags=5, .level=-3, .name=[...], .label="first", .weight=?, .color=6, .in={{...}}, '
+           f'.vals=[...], .next={nxt}, .u={{...}}}}')
+    full = (f'{{.id=7, .flags=5, .level=-3, .name="alpha", .label="first", .weight=?, .color=6, '
+            f".in={{.a=11, .tag='x'}}, .vals=[100, ...], .next={nxt}, .u={{.i=1094861636, .c=\"DCBA\"}}}}")
+    out = r.stdout
+    assert f"P1 {top}\n" in out
+    assert f"P2 {full}\n" in out
+    assert f"P3 n={top} c='q' us=65535\n" in out
+    assert re.search(r"^P4 n=0x[0-9a-f]+ c=0x71 us=0xffff$", out, re.M), out
+    assert "P5 {.a=11, .tag='x'}\n" in out
+    assert "P6 return=0x2a return=42\n" in out
+
+
+def test_globals_cast_var_and_addresses():
+    binary = build_target("tv_struct.c", flags=O0)
+    script = ('probe process("@BIN@").function("walk") {'
+              ' printf("G %d %d %d %d %d %s\\n", $global_counter, @var("global_counter"),'
+              ' @cast($p, "struct node")->in->tag, @cast($p, "node_t")->next->id, &$p->vals[1] - $p,'
+              ' @var("global_node")->label$) }')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    main = program_line(r.stdout, "main ")
+    counter = int(re.search(r"global_counter=(\d+)", main).group(1))
+    # offsetof(struct node, vals[1]) from the DWARF layout the program was built with
+    assert f"G {counter} {counter} 120 9 " in r.stdout
+    g = program_line(r.stdout, "G ")
+    assert g.endswith(' "first"')
+
+
+def test_faults_are_catchable_and_pretty_prints_say_error():
+    binary = build_target("tv_struct.c", flags=O0)
+    script = ('probe process("@BIN@").function("walk") {'
+              ' try { println($p->next->next->id) } catch (msg) { println("caught: ", msg) }'
+              ' println("pp: ", $p->next->next$);'
+              ' println($p->next->next->id) }')
+    r = run(script, binary)
+    assert "caught: read fault [man error::fault] at 0x0\n" in r.stdout
+    assert "pp: ERROR\n" in r.stdout
+    assert "ERROR: read fault [man error::fault] at 0x0 near " in r.stderr
+    assert r.returncode == 1
+
+
+def test_sdt_arguments_match_the_program():
+    binary = build_target("tv_sdt.c", flags=O2)
+    script = ('probe process("@BIN@").mark("tick") {'
+              ' printf("fire x=%d y=%d z=%d sc=%d counter=%d msg=%s\\n", $arg1, $arg2, $arg3, $arg4, $arg5, msg) }'
+              ' probe process("@BIN@").mark("text") { msg = user_string($arg1); println($$provider, ".", $$name, " ", $arg2) }'
+              ' global msg')
+    r = run(script.replace("probe process(\"@BIN@\").mark(\"tick\")", "probe process(\"@BIN@\").mark(\"tick\")"), binary)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("fire ")]
+    assert len(lines) == 4
+    # the second marker of the first call set msg before the next call's first marker
+    prog, stap = lines[:2], lines[2:]
+    assert stap[1] == prog[1]
+    assert stap[0] == prog[0].replace("msg=marker-string", "msg=")
+    assert r.stdout.count("tvprov.text 42\n") == 2
