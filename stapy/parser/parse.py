@@ -133,6 +133,8 @@ def _parse_items(source, ctx, pp, lexer, diags, lark, user_file, macro_file) -> 
     while True:
         ctx.prev_types = []
         ctx.current = None
+        ctx.parens = 0
+        ctx.stat_parens = []
         try:
             if ctx.peek() is None:
                 break

@@ -130,6 +130,8 @@ class Context:
         self.context = "unknown"  # stap's con_probe/con_function/...
         self.prev_types: list[str] = []
         self.diagnostics = None
+        self.parens = 0  # '(' depth, and the depths of open @count(...)-style stat ops
+        self.stat_parens: list[int] = []
         self.sort_marks = 0  # sort directives seen in the current foreach header
         self.epilogue_alias = False  # the probe being parsed is a `+=` alias
         self.params: set = set()  # parameter names of the function being parsed
@@ -240,17 +242,26 @@ class StapLarkLexer(LarkLexer):
             accepted = states[parser_state.position]
             cands = candidates(tok)
             term = next((c for c in cands if c in accepted), None)
-            if term is not None and accepted[term][0] is not Shift \
-                    and "STAT_JUNK" in accepted and not _would_accept(parser_state, term):
+            in_stat = bool(ctx.stat_parens) and ctx.stat_parens[-1] == ctx.parens
+            if in_stat and term is not None and accepted[term][0] is not Shift \
+                    and not _would_accept(parser_state, term):
                 term = None  # an LALR lookahead merged from another context
             if term is None:
                 # LALR may decide only after reductions: simulate them
                 term = next((c for c in cands if _would_accept(parser_state, c)), None)
             if term is None:
                 # @count(x junk...): stap's stat-op loop skips tokens up to ',' or ')'
-                stat_junk = not (tok.kind == OPERATOR and tok.text == ",") \
+                stat_junk = in_stat and not (tok.kind == OPERATOR and tok.text == ",") \
                     and _would_accept(parser_state, "STAT_JUNK")
                 term = "STAT_JUNK" if stat_junk else cands[-1]
+            if term == "LPAR":
+                ctx.parens += 1
+            elif term == "RPAR":
+                if ctx.stat_parens and ctx.stat_parens[-1] == ctx.parens:
+                    ctx.stat_parens.pop()
+                ctx.parens -= 1
+            elif term in ("AT_STAT", "AT_VARIANCE"):
+                ctx.stat_parens.append(ctx.parens + 1)
             if tok.kind == JUNK and tok.junk:
                 raise ParseError(tok.junk, tok, explicit=True, site="junk:" + tok.junk)
             text = tok.text
