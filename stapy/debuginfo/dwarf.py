@@ -6,7 +6,7 @@ DwarfModule
   .cu_for_address(addr)          the CU covering a link-time address (.debug_aranges, else CU ranges)
   .line_table(cu)                lines.LineTable
   .functions(cu)                 [Function] concrete subprograms with code, in DIE order
-  .stap_rank(cu)                 {subprogram DIE offset: rank} the order stap visits them (stap_order.py)
+  .getfuncs(cu)                  what dwarf_getfuncs reports: the input of stap's function cache (stap_order.py)
   .inline_instances(cu)          [Function] DW_TAG_inlined_subroutine instances, in DIE order
   .has_location_lists(cu)        stap's has_valid_locs: any variable/parameter with a location list
   .function_at(addr)             innermost Function (subprogram) containing addr, or None
@@ -24,7 +24,6 @@ from functools import cached_property
 
 from . import elf as elfmod
 from .lines import FileTable, LineTable
-from .stap_order import cache_order
 from .locations import Location, location_at, translate_expr
 from .types import CType, type_of
 
@@ -109,7 +108,7 @@ class _CuCache:
     lines: LineTable | None = None
     files: FileTable | bool | None = None
     inline_names: set | None = None       # names of abstract inline subprograms (DW_AT_inline) in the CU
-    stap_rank: dict | None = None         # subprogram DIE offset -> position in stap's function cache
+    getfuncs: list | None = None          # (name, DIE offset, linkage name, is abstract inline), DIE order
     is_cplusplus: bool | None = None
     functions: list[Function] | None = None
     inlines: list[Function] | None = None
@@ -292,10 +291,11 @@ class DwarfModule:
             c.is_cplusplus = lang is not None and lang.value in (0x4, 0x11, 0x19, 0x1A, 0x21)
         return c.is_cplusplus
 
-    def stap_rank(self, cu) -> dict[int, int]:
-        """Subprogram DIE offset -> the position at which stap's per-CU function cache visits it."""
+    def getfuncs(self, cu) -> list[tuple[str, int, str | None, bool]]:
+        """What elfutils' dwarf_getfuncs reports for the CU (non-declaration subprograms, DIE order):
+        (name, DIE offset, linkage name, has DW_AT_inline) -- the input of stap's function cache."""
         self.functions(cu)
-        return self._cc(cu).stap_rank
+        return self._cc(cu).getfuncs
 
     def inline_names(self, cu) -> set:
         """Names of the CU's abstract inline subprograms: which names can have inline instances."""
@@ -328,11 +328,20 @@ class DwarfModule:
             call_file = ft.path(cf.value) if cf is not None and ft else None
             cl = die.attributes.get("DW_AT_call_line")
             call_line = cl.value if cl is not None else None
+        decl_file = self.decl_file(die)
+        decl_line = line.value if line is not None else None
+        if (decl_file is None or decl_line is None) and "DW_AT_low_pc" in die.attributes:
+            # assembler-made subprograms carry no decl_*: "the line table might know"
+            # [dwflpp.cxx function_file/function_line]
+            row = self.line_table(die.cu).row_for_address(die.attributes["DW_AT_low_pc"].value)
+            if row is not None:
+                decl_file = decl_file if decl_file is not None else row.file
+                decl_line = decl_line if decl_line is not None else row.line
         return Function(
             name=name,
             linkage_name=(lk.value.decode() if isinstance(lk.value, bytes) else lk.value) if lk else None,
-            decl_file=self.decl_file(die),
-            decl_line=line.value if line is not None else None,
+            decl_file=decl_file,
+            decl_line=decl_line,
             ranges=ranges,
             entry_pc=self._entry_pc(die, ranges),
             external=bool(ext.value) if ext is not None else False,
@@ -353,7 +362,7 @@ class DwarfModule:
         if c.functions is None:
             out: list[Function] = []
             inline_names: set[str] = set()
-            getfuncs: list[tuple[str, int]] = []
+            getfuncs: list[tuple[str, int, str | None, bool]] = []
             cxx = self._is_cplusplus(cu)
 
             def walk(parent, scopes):
@@ -362,7 +371,12 @@ class DwarfModule:
                         if "DW_AT_declaration" not in d.attributes:
                             n = die_name(d)
                             if n:
-                                getfuncs.append((n, d.offset))
+                                lk, _ = attr_integrate(d, "DW_AT_linkage_name")
+                                if lk is None:
+                                    lk, _ = attr_integrate(d, "DW_AT_MIPS_linkage_name")
+                                lkv = lk.value.decode("utf-8", "replace") if lk is not None and isinstance(
+                                    lk.value, bytes) else None
+                                getfuncs.append((n, d.offset, lkv, "DW_AT_inline" in d.attributes))
                         if "DW_AT_inline" in d.attributes:
                             n = die_name(d)
                             if n:
@@ -377,8 +391,7 @@ class DwarfModule:
             walk(cu.get_top_DIE(), ())
             c.functions = out
             c.inline_names = inline_names
-            order = cache_order([n for n, _ in getfuncs])
-            c.stap_rank = {getfuncs[i][1]: r for r, i in enumerate(order)}
+            c.getfuncs = getfuncs
         return c.functions
 
     def inline_instances(self, cu) -> list[Function]:

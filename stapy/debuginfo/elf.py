@@ -263,7 +263,16 @@ class ElfFile:
             if s.kind in kinds and (s.name, s.address) not in seen:
                 seen.add((s.name, s.address))
                 out.append(s)
-        return sorted(out, key=lambda s: (s.address, s.name))
+        # by address; aliases keep symbol-table order (stap's map_by_addr multimap)
+        rank = self._symtab_rank
+        return sorted(out, key=lambda s: (s.address, rank.get((s.name, s.address), 0)))
+
+    @cached_property
+    def _symtab_rank(self) -> dict[tuple[str, int], int]:
+        out: dict[tuple[str, int], int] = {}
+        for i, s in enumerate(self.symbols):
+            out.setdefault((s.name, s.address), i)
+        return out
 
     def address_of(self, name: str) -> int | None:
         """Link-time address of a defined symbol for the engine's own hooks (not probe resolution):

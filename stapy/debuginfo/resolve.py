@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from . import elf as elfmod
 from .dwarf import DwarfModule, Function, dwarf_for
 from .sdt import SdtProbe, sdt_probes
+from .stap_order import function_cache
 
 
 class ResolveError(Exception):
@@ -352,6 +353,39 @@ def _cus_for_pattern(ctx: _Ctx, mod: DwarfModule, name: str) -> tuple[list, set[
     return [cus[k] for k in sorted(cus)], addrs
 
 
+def _cache_matches(ctx: _Ctx, mod: DwarfModule, cu, pattern: str) -> tuple[list[Function], list[Function]]:
+    """Walk stap's function cache of the CU [dwflpp.cxx iterate_over_functions]: entries whose key
+    matches (aliases from the symbol table included, so 'malloc' finds __libc_malloc), giving the
+    concrete functions and the inline instances of matched abstract functions, in stap's order."""
+    cache = _CACHES.get((ctx.ef.path, mod.elf.path, cu.cu_offset))
+    if cache is None:
+        cache = function_cache(mod.getfuncs(cu), ctx.ef.symbols)
+        _CACHES[(ctx.ef.path, mod.elf.path, cu.cu_offset)] = cache
+    if _has_wildcard(pattern):
+        hits = [off for key, off in cache
+                if _name_matches(key, pattern) or _name_matches(key, pattern + "@*")]
+    else:
+        hits = [off for key, off in cache if key == pattern]
+        if not hits:                      # a versioned spelling: 'fopen' -> 'fopen@@GLIBC_2.2.5'
+            ver = [key for key, _ in cache if key.startswith(pattern + "@")]
+            hits = [off for key, off in cache if ver and key == ver[-1]]
+    by_die = {f.die_offset: f for f in mod.functions(cu)}
+    abstract = {off for _, off, _, inl in mod.getfuncs(cu) if inl}
+    funcs, inlines, seen = [], [], set()
+    for off in hits:
+        if off in abstract:
+            if off in seen:
+                continue
+            seen.add(off)
+            inlines += [f for f in mod.inline_instances(cu) if f.origin_offset == off]
+        elif off in by_die:
+            funcs.append(by_die[off])
+    return funcs, inlines
+
+
+_CACHES: dict[tuple[str, str, int], list] = {}
+
+
 def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue: str,
                        statement: bool) -> list[ProbeSite]:
     mod = dwarf_for(ctx.ef)
@@ -363,10 +397,8 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
         exact = not _has_wildcard(spec.function) and spec.file is None and not spec.scopes
         picked = _cus_for_exact_name(ctx, mod, spec.function) if exact else None
         if picked is not None:
-            cus, sym_addrs = picked
+            cus = picked[0]
         else:
-            # a DWARF function also matches when an ELF symbol at its entry matches (malloc -> __libc_malloc)
-            sym_addrs = {s.address for s in ctx.ef.lookup(spec.function)} if not spec.scopes else set()
             cus = mod.cus()
             if len(cus) > BIG_MODULE_CUS and spec.file is None:
                 # walking every DIE of libc's DWARF with pyelftools takes ~30 s: only the CUs that
@@ -381,25 +413,17 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
                 if not any(_file_matches(f, spec.file) for f in files) and not any(
                         _file_matches(f.decl_file, spec.file) for f in mod.functions(cu)):
                     continue
-            funcs = [f for f in mod.functions(cu)
-                     if (_name_matches(f.name, spec.function) or f.entry_pc in sym_addrs)
-                     and _scopes_match(f, spec.scopes)
-                     and (spec.file is None or not f.decl_file or _file_matches(f.decl_file, spec.file))]
-            inlines = []
-            if kind_filter in ("any", "inline") and not ctx.is_return and not statement and any(
-                    _name_matches(n, spec.function) for n in mod.inline_names(cu)):
-                inlines = [f for f in mod.inline_instances(cu)
-                           if _name_matches(f.name, spec.function) and _scopes_match(f, spec.scopes)
-                           and (spec.file is None or not f.decl_file or _file_matches(f.decl_file, spec.file))]
+            funcs, inlines = _cache_matches(ctx, mod, cu, spec.function)
+            ok = lambda f: _scopes_match(f, spec.scopes) and (
+                spec.file is None or not f.decl_file or _file_matches(f.decl_file, spec.file))
+            funcs = [f for f in funcs if ok(f)]
+            inlines = [f for f in inlines if ok(f)]
+            if kind_filter not in ("any", "inline") or ctx.is_return or statement:
+                inlines = []
             if kind_filter == "inline":
                 funcs = []
             if "exported" in ctx.comps:
                 funcs = [f for f in funcs if f.external]
-            # stap visits a CU's functions in its hash-map order, then the inline instances of each
-            # abstract function in that order (instances in DIE order)
-            rank = mod.stap_rank(cu)
-            funcs.sort(key=lambda f: rank.get(f.die_offset, len(rank)))
-            inlines.sort(key=lambda f: (rank.get(f.origin_offset, len(rank)), f.die_offset))
             if statement:
                 out += _statement_sites(ctx, mod, cu, funcs + inlines, spec, comp)
                 continue

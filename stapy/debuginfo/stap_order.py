@@ -9,6 +9,11 @@ list (or of its bucket), an equal key goes before the first equal one.  Checked 
 on C and C++ targets (tests/unit/debuginfo: the *_p2 goldens compared in order).
 
 cache_order(names) -> [index]   the visiting order of names given in insertion order
+Multimap                        insert(key, value) / insert_range(pairs) / items() in iteration order
+function_cache(getfuncs, symbols) -> [(key, DIE offset)]
+    a CU's cache as stap iterates it: dwarf_getfuncs entries, then update_symtab's aliases (every
+    other ELF function symbol at the address of a DWARF function's symbol, keyed by the alias
+    name) [tapsets.cxx module_info::update_symtab]
 """
 from __future__ import annotations
 
@@ -57,7 +62,7 @@ class _Node:
         self.key, self.code, self.idx, self.nxt = key, code, idx, None
 
 
-class _Multimap:
+class Multimap:
     """Just enough of libstdc++'s _Hashtable (multi keys, cached hash codes) to give its order."""
 
     def __init__(self):
@@ -137,7 +142,29 @@ class _Multimap:
             prev, p = p, p.nxt
         return None
 
-    def insert(self, key: str, idx: int) -> None:
+    def insert_range(self, items) -> None:
+        """unordered_multimap::insert(first, last): one rehash check for the lot, then one by one."""
+        items = list(items)
+        if not items:
+            return
+        if self.count + len(items) > self.next_resize:
+            min_bkts = float(max(self.count + len(items), 0 if self.next_resize else 11))
+            if min_bkts >= self.nbkt:
+                self._rehash(self._next_bkt(max(math.floor(min_bkts) + 1, self.nbkt * 2)))
+            else:
+                self.next_resize = self.nbkt
+        for k, v in items:
+            self.insert(k, v)
+
+    def items(self) -> list[tuple[str, object]]:
+        out = []
+        p = self.head.nxt
+        while p is not None:
+            out.append((p.key, p.idx))
+            p = p.nxt
+        return out
+
+    def insert(self, key: str, idx) -> None:
         code = string_hash(key)
         node = _Node(key, code, idx)
         hint = None                   # insert(value) passes no hint: an equal key goes before its equals
@@ -174,7 +201,35 @@ class _Multimap:
 
 
 def cache_order(names: list[str]) -> list[int]:
-    m = _Multimap()
+    m = Multimap()
     for i, n in enumerate(names):
         m.insert(n, i)
     return m.order()
+
+
+def function_cache(getfuncs, symbols) -> list[tuple[str, int]]:
+    """getfuncs: [(name, DIE offset, linkage name, is abstract inline)]; symbols: the module's
+    ELF symbol table (elf.Symbol, table order) -- stap's symbol_table keeps STT_FUNC only."""
+    m = Multimap()
+    for name, off, _, _ in getfuncs:
+        m.insert(name, off)
+    if not symbols:
+        return m.items()
+    by_name: dict[str, list] = {}
+    by_addr: dict[int, list] = {}
+    for s in symbols:
+        if s.kind == "func" and s.shndx != 0:
+            by_name.setdefault(s.name, []).append(s)
+            by_addr.setdefault(s.address, []).append(s)
+    info = {off: (lk, inl) for _, off, lk, inl in getfuncs}
+    new = Multimap()
+    for key, off in m.items():
+        lk, inl = info[off]
+        if inl:
+            continue                      # inlines are never in the symbol table
+        for fi in by_name.get(lk or key, ()):
+            for s in by_addr.get(fi.address, ()):
+                if s is not fi:
+                    new.insert(s.name, off)
+    m.insert_range(new.items())
+    return m.items()
