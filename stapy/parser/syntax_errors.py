@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from stapy.diagnostics import KEYWORD
 from lark.parsers.lalr_analysis import Shift
 
+from stapy.parser.ast import HistOp
 from stapy.parser.preprocess import ParseError
 
 _EXAMPLES = os.path.join(os.path.dirname(__file__), "syntax_examples.tsv")
@@ -205,8 +206,8 @@ def message_for(e, tok, ctx) -> ParseError:
     exp = set(e.expected)
     table = _table()
     keys = _keys(e, tok)
-    if not any(k in table for k in keys[:4]) and tok is not None and tok.kind == "operator" \
-            and tok.text.startswith("@") and "NUMBER" in exp and e.token.type == "AT_OTHER":
+    settled = set(e.state.parse_conf.states[_settle(e.state, True)[-1]])
+    if tok is not None and e.token.type == "AT_OTHER" and "NUMBER" in settled:
         return _consumed(ParseError(f"unknown operator {tok.text}", tok, explicit=False,
                                     site="unknown operator"))
     # the first key the examples agree on; failing that, the first majority
@@ -216,10 +217,16 @@ def message_for(e, tok, ctx) -> ParseError:
         hit = votes.most_common(1)[0][0]
         if hit is not None:
             msg, form = hit
-            if msg == "expected one of ', { } = +='" and tok is not None \
-                    and tok.kind == "operator" and tok.text in ("{", "}", "=", "+="):
+            stops = tok is not None and tok.kind == "operator" and tok.text in ("{", "}", "=", "+=")
+            if msg == "expected one of ', { } = +='" and stops:
                 # parse_probe_points stops at these; its caller then complains
                 msg = "expected '}'" if _in_pp_group(e.state) else "expected probe point specifier"
+            elif msg == "expected probe point specifier" and not stops:
+                msg = "expected one of ', { } = +='"
+            if msg == "base histogram operator where expression expected":
+                hist = next((v for v in reversed(e.state.value_stack) if isinstance(v, HistOp)), None)
+                if hist is not None:
+                    return _consumed(ParseError(msg, hist.tok, site=msg))
             if msg.startswith("unknown operator "):
                 if _class(tok) != "at":
                     continue
