@@ -22,11 +22,14 @@ class Case:
     def golden(self) -> Path:
         return HERE / f"{self.name}.out"
 
-    def build(self) -> Path:
-        return build_target(self.target, flags=self.flags)
+    def build(self) -> Path | None:
+        """The built target; None for cases on installed files (target '-')."""
+        return None if self.target == "-" else build_target(self.target, flags=self.flags)
 
-    def source_of(self, binary: Path) -> Path:
+    def source_of(self, binary: Path | None) -> Path | None:
         """build_target compiles a copy of the source named after the binary."""
+        if binary is None:
+            return None
         suffix = ".cc" if self.target.endswith((".cc", ".cpp")) else ".c"
         return binary.with_name(binary.name + suffix)
 
@@ -43,6 +46,8 @@ def cases() -> list[Case]:
 
 def to_golden(text: str, binary: Path, source: Path) -> str:
     """Replace the build paths by @BIN@ / @SRC@ so goldens do not depend on where the repo lives."""
+    if binary is None:
+        return text
     return text.replace(str(source), "@SRC@").replace(str(binary), "@BIN@").replace(str(BUILD), "@BUILD@")
 
 

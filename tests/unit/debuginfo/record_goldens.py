@@ -15,7 +15,7 @@ STAP = "/work/shared/tools/stap48"
 
 def record(case) -> str:
     binary = case.build()
-    point = case.point.replace("BIN", str(binary))
+    point = case.point.replace("BIN", str(binary)) if binary is not None else case.point
     if case.mode == "-p2":
         res = subprocess.run([STAP, "-p2", "-e", f"probe {point} {{ println(1) }}"], capture_output=True, text=True)
         text = "\n".join(p2_probe_lines(res.stdout))

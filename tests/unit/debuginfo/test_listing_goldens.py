@@ -13,7 +13,7 @@ CASES = cases()
 
 def ours(case) -> str:
     binary = case.build()
-    point = case.point.replace("BIN", str(binary))
+    point = case.point.replace("BIN", str(binary)) if binary is not None else case.point
     if case.mode == "-p2":
         comps = split_probe_point(point)
         sites = resolve_process_probe(comps[0][1], comps[1:])
