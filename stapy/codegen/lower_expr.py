@@ -200,6 +200,9 @@ class ExprLowering:
             return self.stat_add(target, self.long_expr(e.right), e.tok)
         if isinstance(target, ast.ArrayIndex):
             return self.array_assign(target, e.op, e.right, e.tok)
+        if getattr(target, "tv", None) is not None:  # guru writes: stapy.codegen.lower_target
+            from stapy.codegen.lower_target import assign_target
+            return assign_target(self, target, e.op, e.right, e.tok)
         if not isinstance(target, ast.Symbol):
             raise translation_error("unsupported assignment target", e.tok)
         var = target.referent
@@ -228,6 +231,9 @@ class ExprLowering:
         delta = c64(1 if e.op == "++" else -1)
         if isinstance(target, ast.ArrayIndex):
             return self.array_incdec(target, delta, e.prefix, e.tok)
+        if getattr(target, "tv", None) is not None:
+            from stapy.codegen.lower_target import incdec_target
+            return incdec_target(self, target, delta, e.prefix, e.tok)
         ptr = self.var_ptr(target.referent, target.tok)
         old = self.b.load(ptr, typ=I64)
         new = self.b.add(old, delta)

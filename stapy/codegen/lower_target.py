@@ -359,3 +359,69 @@ class _Eval:
         b.branch(end)
         b.position_at_end(end)
         return dst
+
+
+# ------------------------------------------------------------------------------------ guru writes
+_WFAULT = b"write fault [man error::fault] at 0x%lx"
+
+
+def _writable(low, target, tok):
+    plan = target.tv
+    if plan.kind != "long" or plan.access.read[0] not in ("int", "bits"):
+        raise translation_error("write to this target expression is not supported", tok)
+    return plan.access
+
+
+def _store(low, ev, acc, value, tok):
+    """Write value into the object acc describes (tracee memory only: a register copy would not reach
+    the thread), through process_vm_writev on ctx->pid; a failure is stap's write fault."""
+    b, fb = low.b, low.fb
+    where = ev.walk(acc)
+    if where[0] != "mem":
+        raise translation_error("write to a target variable held in a register is not supported", tok)
+    addr = where[1]
+    r = acc.read
+    if r[0] == "bits":
+        _, bit_off, bit_size, _signed = r
+        size = min(8, (bit_off + bit_size + 7) // 8)
+        old = ev.read(addr, size)
+        mask = ((1 << bit_size) - 1) << bit_off
+        value = b.or_(b.and_(old, c64(~mask)), b.and_(b.shl(value, c64(bit_off)), c64(mask)))
+    else:
+        size = r[1]
+    buf = fb.alloca_long("tvw")
+    b.store(value, buf)
+    local = fb._alloca_b.alloca(I64, size=c64(2), name="liov")  # struct iovec {base, len}
+    remote = fb._alloca_b.alloca(I64, size=c64(2), name="riov")
+    b.store(b.ptrtoint(buf, I64), local)
+    b.store(c64(size), b.gep(local, [c64(1)], source_etype=I64))
+    b.store(addr, remote)
+    b.store(c64(size), b.gep(remote, [c64(1)], source_etype=I64))
+    from stapy.codegen.irbuilder import I32, PTR
+
+    writev = fb.mb.declare("process_vm_writev", I64, [I32, PTR, I64, PTR, I64, I64])
+    pid = b.trunc(fb.ctx_load("pid"), I32)
+    n = b.call(writev, [pid, local, c64(1), remote, c64(1), c64(0)])
+    bad, ok = fb.new_block("tvw.fault"), fb.new_block("tvw.ok")
+    b.cbranch(b.icmp_signed("!=", n, c64(size)), bad, ok)
+    b.position_at_end(bad)
+    low.raise_with("user-write", tok, _WFAULT, addr)
+    b.position_at_end(ok)
+
+
+def assign_target(low, target, op, right, tok):
+    acc = _writable(low, target, tok)
+    ev = _Eval(low, tok)
+    rhs = low.long_expr(right)
+    value = rhs if op == "=" else low.arith(op[:-1], ev.access(acc), rhs, tok)
+    _store(low, ev, acc, value, tok)
+    return value
+
+
+def incdec_target(low, target, delta, prefix, tok):
+    acc = _writable(low, target, tok)
+    ev = _Eval(low, tok)
+    old = ev.access(acc)
+    new = low.b.add(old, delta)
+    _store(low, ev, acc, new, tok)
+    return new if prefix else old

@@ -226,10 +226,12 @@ class ProbeScope:
             return None
         return type_of(holder.get_DIE_from_attribute("DW_AT_type"))
 
+    def cu_text(self) -> str:
+        cu_name = self.cu_die().attributes.get("DW_AT_name")
+        return cu_name.value.decode() if cu_name is not None else "?"
+
     def unknown_local(self, name: str, tok) -> TvError:
-        cu = self.cu_die()
-        cu_name = cu.attributes.get("DW_AT_name")
-        cu_text = cu_name.value.decode() if cu_name is not None else "?"
+        cu_text = self.cu_text()
         alts = ", ".join("$" + n for n in _by_length(self.local_names()))
         msg = (f"unable to find local '{name}', [man error::dwarf] dieoffset {self.func.die_offset:#x} in "
                f"{self.site.module}, near pc {self.pc:#x} in {self.func.name} {cu_text}"
@@ -619,7 +621,7 @@ class Resolver:
                 raise scope.unknown_local("return", n.tok)
             rtype = scope.mod.return_type(scope.func)
             if rtype is None:
-                raise TvError("function has no return value", n.tok)
+                raise TvError(f"function {scope.func.name} ({scope.cu_text()}) has no return value", n.tok)
             acc = Access(("return",), site_address=scope.pc)
             return self.finish(acc, rtype, comps, pretty, n)
         var = name[1:]

@@ -19,9 +19,10 @@ O0 = ("-O0", "-g")
 O2 = ("-O2", "-g")
 
 
-def run(script: str, binary: Path):
+def run(script: str, binary: Path, guru: bool = False):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    r = subprocess.run([sys.executable, str(HERE / "tvrun.py"), script.replace("@BIN@", str(binary)), str(binary)],
+    r = subprocess.run([sys.executable, str(HERE / "tvrun.py"), *(["-g"] if guru else []),
+                        script.replace("@BIN@", str(binary)), str(binary)],
                        capture_output=True, text=True, timeout=60, env=env)
     return r
 
@@ -126,3 +127,15 @@ def test_sdt_arguments_match_the_program():
     assert stap[1] == prog[1]
     assert stap[0] == prog[0].replace("msg=marker-string", "msg=")
     assert r.stdout.count("tvprov.text 42\n") == 2
+
+
+def test_guru_writes_reach_the_program():
+    binary = build_target("tv_write.c", flags=O0)
+    script = ('probe process("@BIN@").function("use") { $x = 21; $p->a += 100; $p->f = 9; $g++;'
+              ' println("wrote ", $x, " ", $p->a, " ", $p->f, " ", $g) }')
+    r = run(script, binary, guru=True)
+    assert r.returncode == 0, r.stderr
+    # the program computes y from the written x and prints the written fields (f is a 4-bit field)
+    assert "use x=21 y=42 a=101 f=9 g=6\n" in r.stdout
+    assert "after a=101 f=9 g=6\n" in r.stdout
+    assert "wrote 21 101 9 6\n" in r.stdout

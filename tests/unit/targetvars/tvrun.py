@@ -1,7 +1,7 @@
 """Run a script's process probes by driving stapy.runtime.engine.Engine from pass 5's Runner.
 
 Used by the target-variable tests until pass 5 arms process probes itself:
-    python3 tests/unit/targetvars/tvrun.py SCRIPT_TEXT CMD...
+    python3 tests/unit/targetvars/tvrun.py [-g] SCRIPT_TEXT CMD...
 Prints the script's output on stdout (the command's own output goes there too) and errors on stderr;
 exits with the Runner's status.
 """
@@ -54,8 +54,11 @@ class EngineRunner(runmod.Runner):
 
 
 def main(argv) -> int:
+    guru = argv[1] == "-g"
+    if guru:
+        argv = argv[1:]
     script, cmd = argv[1], argv[2:]
-    opts = Options(script_text=script, target_cmd=" ".join(shlex.quote(a) for a in cmd))
+    opts = Options(script_text=script, target_cmd=" ".join(shlex.quote(a) for a in cmd), guru=guru)
     s = Session(opts)
     s.translate()
     s.compile()
