@@ -24,6 +24,7 @@ _LARK = None
 _BUILDER = None
 
 RECOVERY_KEYWORDS = ("probe", "private", "global", "function")
+SWALLOWED = frozenset("{ } ( ) [ ] ; , :".split())
 
 
 class _Holder:
@@ -152,6 +153,12 @@ def _parse_items(source, ctx, pp, lexer, diags, lark, user_file, macro_file) -> 
         except ParseError as pe_:
             pe = pe_
             skip = pe.skip
+            if pe.no_token and pe.token is None and getattr(pe, "pp_eof", False):
+                # a macro invocation cut by EOF: stap names its parser's last token,
+                # unless that was punctuation it had already swallowed
+                last = ctx.current
+                if last is not None and not (last.kind == "operator" and last.text in SWALLOWED):
+                    pe.token, pe.no_token, pe.explicit = last, False, False
             if not getattr(pe, "from_lexer", False) and ctx.current is not None:
                 ctx.pending.insert(0, ctx.current)
         diags.append(_diag_from(pe, ctx.last, source.name))

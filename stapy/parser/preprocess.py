@@ -294,8 +294,11 @@ class Preprocessor:
                     t2 = self._next_pp1()
                     if not _is_op(t2, "("):
                         s = "" if n == 1 else "s"
-                        raise ParseError(
-                            f"expected '(' in invocation of macro '@{name}' taking {n} parameter{s}", t2)
+                        err = ParseError(
+                            f"expected '(' in invocation of macro '@{name}' taking {n} parameter{s}",
+                            t2, no_token=t2 is None)
+                        err.pp_eof = t2 is None
+                        raise err
                     for i in range(n):
                         body: list[Token] = []
                         sep = self._slurp_param(body)

@@ -289,6 +289,8 @@ class StapLarkLexer(LarkLexer):
                         nxt = ctx.peek()
                         ctx.last = nxt
                         raise ParseError(msg, nxt, explicit=False)
+            elif term not in accepted and not _would_accept(parser_state, term):
+                pass  # the parser will report it
             elif term == "RETURN" and ctx.context != "function":
                 raise ParseError("found 'return' not in function context", tok, explicit=False)
             elif term == "EMBEDDED" and not ctx.privileged:
