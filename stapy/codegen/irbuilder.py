@@ -191,6 +191,7 @@ class FunctionBuilder:
         self.error_exit = fn.append_basic_block("error_exit")
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
         self._ctx_fields: dict[str, ir.Value] = {}
+        self._raise_blocks: dict = {}
 
     def finish_entry(self) -> None:
         self._alloca_b.branch(self.body)
@@ -275,14 +276,38 @@ class FunctionBuilder:
         return self.mb.exctable.add(kind, tok, self.fixup_kind())
 
     def raise_error(self, kind: str, tok, message: bytes | ir.Value, catchable: bool = True) -> int:
-        """Store a new site id and `message` in the context, branch to the fixup; returns the site id."""
+        """Store a new site id and `message` in the context, branch to the fixup; returns the site id.
+
+        A constant message goes through one shared block per (fixup, message)
+        whose phi receives the site id, which keeps handlers with many checks small.
+        """
         sid = self.new_site(kind, tok) if catchable else self.mb.exctable.add(kind, tok, "abort")
+        target = self.current_fixup() if catchable else self.error_exit
+        if isinstance(message, bytes):
+            block, phi = self._shared_raise(target, message)
+            phi.add_incoming(c64(sid), self.b.block)
+            self.b.branch(block)
+            return sid
         self.set_error(sid, message)
-        self.b.branch(self.current_fixup() if catchable else self.error_exit)
+        self.b.branch(target)
         return sid
 
-    def set_error(self, sid: int, message: bytes | ir.Value | None) -> None:
-        self.ctx_store("error_site", c64(sid))
+    def _shared_raise(self, target: ir.Block, message: bytes):
+        key = (id(target), message)
+        got = self._raise_blocks.get(key)
+        if got is None:
+            block = self.new_block("raise")
+            saved = self.b.block
+            self.b.position_at_end(block)
+            phi = self.b.phi(I64, name="site")
+            self.set_error(phi, message)
+            self.b.branch(target)
+            self.b.position_at_end(saved)
+            got = self._raise_blocks[key] = (block, phi)
+        return got
+
+    def set_error(self, sid, message: bytes | ir.Value | None) -> None:
+        self.ctx_store("error_site", c64(sid) if isinstance(sid, int) else sid)
         self.ctx_store("error_depth", self.ctx_load("nesting"))
         if message is not None:
             src = self.str_const(message) if isinstance(message, bytes) else message
@@ -290,9 +315,10 @@ class FunctionBuilder:
 
     def check(self, failed: ir.Value, kind: str, tok, message: bytes, catchable: bool = True) -> None:
         """If i1 `failed`, raise; continue in a fresh block otherwise."""
-        bad = self.new_block(f"{kind}.fail")
+        sid = self.new_site(kind, tok) if catchable else self.mb.exctable.add(kind, tok, "abort")
+        target = self.current_fixup() if catchable else self.error_exit
+        block, phi = self._shared_raise(target, message)
         ok = self.new_block(f"{kind}.ok")
-        self.b.cbranch(failed, bad, ok)
-        self.b.position_at_end(bad)
-        self.raise_error(kind, tok, message, catchable)
+        phi.add_incoming(c64(sid), self.b.block)
+        self.b.cbranch(failed, block, ok)
         self.b.position_at_end(ok)
