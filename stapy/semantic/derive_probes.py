@@ -82,7 +82,8 @@ def _derive(d, pp, probe, chain, body, aliases, depth, file) -> list:
                     sub = ast.ProbePoint(components=list(target.components) + list(suffix),
                                          optional=target.optional or pp.optional,
                                          sufficient=target.sufficient,
-                                         condition=pp.condition if pp.condition is not None else target.condition,
+                                         # a copy: the user's own point keeps printing its plain names
+                                         condition=clone(pp.condition if pp.condition is not None else target.condition),
                                          tok=target.tok)
                     try:
                         results += _derive(d, sub, probe, [alias] + chain, clone(merged), aliases, depth + 1, file)

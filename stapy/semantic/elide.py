@@ -119,7 +119,7 @@ class Elider:
             e.right = self.assign_expr(e.right)
             if not isinstance(e.left, (ast.Symbol, ast.ArrayIndex, ast.TargetSymbol, ast.CastOp, ast.AtVar,
                                        getattr(ast, "AutoCast", ast.TargetSymbol))):
-                bad = first_token(e.left) or e.left.tok
+                bad = e.left.tok
                 msg = "Expecting lvalue for assignment"
                 if bad is not None and bad.kind == "operator" and bad.text == ".":
                     msg += ", try -> instead"
