@@ -361,7 +361,10 @@ def _cache_matches(ctx: _Ctx, mod: DwarfModule, cu, pattern: str) -> tuple[list[
     if cache is None:
         cache = function_cache(mod.getfuncs(cu), ctx.ef.symbols)
         _CACHES[(ctx.ef.path, mod.elf.path, cu.cu_offset)] = cache
-    if _has_wildcard(pattern):
+    if pattern.startswith("_Z"):          # C++ linkage names match DW_AT_linkage_name
+        linkage = {off: lk for _, off, lk, _ in mod.getfuncs(cu)}
+        hits = [off for _, off in cache if linkage.get(off) and _name_matches(linkage[off], pattern)]
+    elif _has_wildcard(pattern):
         hits = [off for key, off in cache
                 if _name_matches(key, pattern) or _name_matches(key, pattern + "@*")]
     else:
