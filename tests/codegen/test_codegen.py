@@ -77,3 +77,18 @@ def test_parse_format_one_flag_grammar():
     for bad in (b"%-#x", b"%lld", b"%hd", b"abc%"):
         with pytest.raises(ValueError):
             parse_format(bad)
+
+
+def test_p3_listing_through_the_pipeline():
+    pytest.importorskip("stapy.parser.frontend")
+    from stapy.session import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    script = "function f(x) { return 10 / x } probe begin { try { println(f(0)) } catch { exit() } }"
+    assert Session(Options(script_text=script, last_pass=3), out, err).main() == 0
+    text = out.getvalue()
+    llvm.parse_assembly(text.split("; exception table:")[0]).verify()
+    rows = text.split("; exception table: id FILE:LINE:COL kind fixup\n")[1].splitlines()
+    # the division in f aborts f (no try around it there); the call to f sits inside the probe's try
+    assert "<input>:1:27 division abort" in [r.split(" ", 1)[1] for r in rows]
+    assert any(r.endswith("<input>:1:61 call catch") for r in rows)
