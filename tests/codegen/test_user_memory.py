@@ -83,3 +83,58 @@ def test_fault_inside_a_tracee_read():
     # the fault is raised inside the tapset's user_string_n: compare up to ` near `, then the user's frame
     assert err.startswith("ERROR: user string copy fault -14 at 0x10 [man error::fault] near ")
     assert "(called from identifier 'user_string' at <input>:1:45) in probe timer.s(1000)\n" in err
+
+
+def run_with_registers(script: str, regs: dict) -> str:
+    pytest.importorskip("stapy.parser.frontend")
+    from stapy.codegen.abi import N_USER_REGS, REG_INDEX
+    from stapy.options import Options
+    from stapy.runtime.run import Runner
+    from stapy.session import Session
+
+    opts = Options(script_text=script)
+    compiled = Session(opts, io.StringIO(), io.StringIO()).compile()
+    out, err = io.StringIO(), io.StringIO()
+    runner = Runner(compiled, opts, out, err)
+    runner.load()
+    runner.open_output()
+    buf = (ctypes.c_uint64 * N_USER_REGS)()
+    for name, value in regs.items():
+        buf[REG_INDEX[name]] = value & 0xFFFFFFFFFFFFFFFF
+
+    def setup(ctx):
+        ctx.pid = os.getpid()
+        ctx.regs = ctypes.addressof(buf)
+        ctx.read_user = ctypes.cast(CALLBACKS[0], ctypes.c_void_p).value
+
+    probe = next(p for p in compiled.probes if p.family == "timer")
+    runner.run_probe(probe, setup)
+    runner.close_output()
+    assert err.getvalue() == ""
+    return out.getvalue()
+
+
+def test_registers_and_arguments():
+    stack = (ctypes.c_int64 * 3)(0, 66, 77)  # at entry: [rsp] return address, arg 7 at rsp+8, arg 8 at rsp+16
+    regs = {"rax": -2, "rbx": 0x1234, "rdi": 0xFFFFFFFF, "rsi": 2, "rdx": 3, "rcx": 4, "r8": 5, "r9": 6,
+            "rsp": ctypes.addressof(stack), "rip": 0x401000}
+    out = run_with_registers(
+        'probe timer.s(1000) { println(register("rax"), " ", u_register("eax"), " ", register("eax"), " ", '
+        'register("bh"), " ", int_arg(1), " ", uint_arg(1), " ", long_arg(1), " ", long_arg(6), " ", '
+        'long_arg(7), " ", long_arg(8), " ", returnval()) }', regs)
+    # eax of -2 is 0xfffffffe (u_register) / -2 (register); bh = byte 1 of rbx = 0x12;
+    # arg 1 (rdi) as int is -1, as uint 4294967295; args 7 and 8 come from the stack
+    assert out == "-2 4294967294 -2 18 -1 4294967295 4294967295 6 66 77 -2\n"
+
+
+def test_print_regs_layout():
+    regs = {name: i + 1 for i, name in enumerate(
+        ["rip", "rsp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13",
+         "r14", "r15"])}
+    out = run_with_registers("probe timer.s(1000) { print_regs() }", regs)
+    assert out == ("RIP: 0000000000000001\nRSP: 0000000000000002\n"
+                   "RAX: 0000000000000003 RBX: 0000000000000004 RCX: 0000000000000005\n"
+                   "RDX: 0000000000000006 RSI: 0000000000000007 RDI: 0000000000000008\n"
+                   "RBP: 0000000000000009 R08: 000000000000000a R09: 000000000000000b\n"
+                   "R10: 000000000000000c R11: 000000000000000d R12: 000000000000000e\n"
+                   "R13: 000000000000000f R14: 0000000000000010 R15: 0000000000000011\n")
