@@ -16,6 +16,7 @@ Extension points for the ptrace engine (-c/-x); all are no-ops or no-tracee answ
                          (at most 50 ms apart); poll handles tracee stops and runs handlers
   `disarm_targets()`     on every way out, before end probes
   `handler(index)`       native address of a probe's compiled handler (`i32 (ctx*)`)
+  `set_target(pid)`      what target() returns (set from -x already; -c sets it once the child exists)
   `run_probe(probe, setup)`  the one way a handler runs: resets the context (actions, nesting,
                          error site), calls `setup(ctx)` (registers, pid/tid, uaddr, read_user...),
                          runs the handler and applies the error/exit rules; returns the status
@@ -114,8 +115,12 @@ class Runner:
         self.handlers = {p.index: HANDLER(addr(p.handler)) for p in self.compiled.probes}
         self.handler_addresses = {p.index: addr(p.handler) for p in self.compiled.probes}
         if self.options.target_pid:
-            ctypes.c_int64.in_dll(self.lib, "stapy_target").value = int(self.options.target_pid)
+            self.set_target(self.options.target_pid)
         self._setup_context()
+
+    def set_target(self, pid: int) -> None:
+        """What target() returns (-x PID, or the -c command's pid once it exists)."""
+        ctypes.c_int64.in_dll(self.lib, "stapy_target").value = int(pid)
 
     def handler(self, index: int) -> int:
         return self.handler_addresses[index]
