@@ -323,6 +323,14 @@ def _shown(f: Function, spec: FunctionSpec) -> str:
     return "::".join((*f.scopes[len(f.scopes) - len(spec.scopes):], f.name))
 
 
+def _p2_spec(f: Function, spec: FunctionSpec) -> str | None:
+    """A linkage-name query (_Z...) resolves, in -p2's text, to each function's linkage name while
+    the derivation (and -l) keep the plain name: function("_Z4overd@p.cc:13") <- function("over@p.cc:13")."""
+    if spec.function.startswith("_Z") and f.linkage_name:
+        return _func_pp(f.linkage_name, f)
+    return None
+
+
 def _func_pp(name: str, f: Function | None, line: int | None = None) -> str:
     if f is None or not f.decl_file:
         return name
@@ -441,9 +449,11 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
                     continue
                 seen_entries.add(f.entry_pc)
                 addr = f.entry_pc if (ctx.is_return or not skip) else prologue_end(mod, cu, f)
-                out.append(_site(ctx, "function", addr, f.entry_pc, f.name, f, _func_pp(_shown(f, spec), f), comp))
+                out.append(_site(ctx, "function", addr, f.entry_pc, f.name, f, _func_pp(_shown(f, spec), f), comp,
+                                 p2_spec=_p2_spec(f, spec)))
             for f in inlines:
-                out.append(_site(ctx, "inline", f.entry_pc, f.entry_pc, f.name, f, _func_pp(_shown(f, spec), f), comp))
+                out.append(_site(ctx, "inline", f.entry_pc, f.entry_pc, f.name, f, _func_pp(_shown(f, spec), f), comp,
+                                 p2_spec=_p2_spec(f, spec)))
         if statement:
             return [s for s in out if s is not None]
     if spec.file is not None or spec.scopes or kind_filter == "inline" or statement:
@@ -493,9 +503,11 @@ def _site(ctx: _Ctx, kind: str, addr: int, entry: int, name: str, f: Function | 
     if ctx.is_return and _RETURN_BLOCKLIST.match(name):
         return None
     pp = f"{ctx.prefix}.{comp}({_q(spec_text)}){ctx.suffix()}"
-    if "p2_text" not in extra and ctx.library is not None:
+    p2_spec = extra.pop("p2_spec", None) or spec_text
+    if "p2_text" not in extra and (ctx.library is not None or p2_spec != spec_text):
         # -p2 names a library's probe by the library itself: process("/lib/libc.so.6").function(...)
-        extra["p2_text"] = f"process({_q(ctx.module)}).{comp}({_q(spec_text)}){ctx.suffix()}"
+        head = f"process({_q(ctx.module)})" if ctx.library is not None else ctx.prefix
+        extra["p2_text"] = f"{head}.{comp}({_q(p2_spec)}){ctx.suffix()}"
     return ProbeSite(module=ctx.module, address=addr, entry_pc=entry, kind=kind, is_return=ctx.is_return,
                      function=name, decl_file=f.decl_file if f else None, decl_line=f.decl_line if f else None,
                      pp=pp, pc_text=ctx.pc_text(addr), p2_text=extra.pop("p2_text", pp), process_path=ctx.exe,
