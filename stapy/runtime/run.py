@@ -20,6 +20,9 @@ Extension points for the ptrace engine (-c/-x); all are no-ops or no-tracee answ
   `run_probe(probe, setup)`  the one way a handler runs: resets the context (actions, nesting,
                          error site), calls `setup(ctx)` (registers, pid/tid, uaddr, read_user...),
                          runs the handler and applies the error/exit rules; returns the status
+  `after_handler(probe, status)`  the rules alone, for an engine that calls `handler(index)` natively
+                         with `self.ctx` (needed after any status other than OK/NEXT, after exit(),
+                         and whenever `pending_work()` is true)
   `symbol_string(ctx, name, n, s)`  usymname/umodname/ubacktrace/print_ubacktrace... answers
   `context_string` / `context_long`  the other Python-answered tapset functions
   `state`                set it to STOPPING to end the session (target exited, -c command done)
@@ -357,9 +360,15 @@ class Runner:
             rec[2] = dt if rec[2] is None else min(rec[2], dt)
             rec[3] = max(rec[3], dt)
             rec[4] += dt * dt
+        self.after_handler(probe, status)
+        return status
+
+    def after_handler(self, probe, status: int) -> None:
+        """stap's rules after one handler ran (the engine calls this when it runs handlers itself):
+        an error is reported and counted, exit()/abort() stop the session, system() commands run."""
         if status == abi.STATUS_ERROR:
             self.handler_error(probe)
-        if ctx.exit_requested and self.state in (STARTING, RUNNING):
+        if self.ctx.exit_requested and self.state in (STARTING, RUNNING):
             self.state = STOPPING
         while self._pending_system:
             self.flush()
@@ -367,7 +376,9 @@ class Runner:
             import subprocess
 
             subprocess.run(["/bin/sh", "-c", cmd])
-        return status
+
+    def pending_work(self) -> bool:
+        return bool(self._pending_system)
 
     def handler_error(self, probe) -> None:
         self.errors += 1
