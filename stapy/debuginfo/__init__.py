@@ -10,6 +10,7 @@ evaluate.py    a reference interpreter of those ops against registers and memory
 cfi.py         .eh_frame/.debug_frame rules and the unwinder behind ubacktrace (frame-pointer fallback)
 sdt.py         .note.stapsdt markers and their operands
 lookup.py      types and globals by name (@cast, @var)
+target_vars.py $name / $$vars / $$parms / $$locals / $return / $argN of a probe site
 resolve.py     process(...) probe points -> ProbeSite (address, pp text, -p2 text), stap's rules
 stap_order.py  the order stap 4.8 visits a CU's functions (for -p2 order)
 listing.py     -l / -L lines
