@@ -452,6 +452,12 @@ class Builder(Transformer):
     def ternary(self, c):
         return A.Ternary(c[0], c[2], c[4], tok=c[1].stap)
 
+    def logic_chain(self, c):
+        return _climb(c, _LOGIC_PREC)
+
+    def arith_chain(self, c):
+        return _climb(c, _ARITH_PREC)
+
     def binary(self, c):
         return A.Binary(str(c[1]), c[0], c[2], tok=c[1].stap)
 
@@ -643,6 +649,28 @@ class Builder(Transformer):
     def address_of(self, c):
         comps = c[2] if len(c) > 2 else []
         return self._attach(c[1], comps, True, c[0].stap)
+
+
+_LOGIC_PREC = {"||": 1, "&&": 2, "|": 3, "^": 4, "&": 5}
+_ARITH_PREC = {"<<": 1, ">>": 1, ">>>": 1, ".": 2, "+": 3, "-": 3, "*": 4, "/": 4, "%": 4}
+
+
+def _climb(items, prec):
+    """operand (op operand)* -> left-associative Binary nodes by precedence."""
+    pos = 0
+
+    def parse(min_prec):
+        nonlocal pos
+        lhs = items[pos]
+        pos += 1
+        while pos < len(items) and prec[str(items[pos])] >= min_prec:
+            op = items[pos]
+            pos += 1
+            rhs = parse(prec[str(op)] + 1)
+            lhs = A.Binary(str(op), lhs, rhs, tok=op.stap)
+        return lhs
+
+    return parse(0)
 
 
 class _Star:
