@@ -110,3 +110,19 @@ def walk(node) -> Iterator:
         yield n
         kids = list(children(n))
         stack.extend(reversed(kids))
+
+
+def replace_exprs(node, fn):
+    """Rebuild a subtree in place, replacing each expression `e` by `fn(e)` (children first)."""
+    if not dataclasses.is_dataclass(node):
+        return node
+    for f in dataclasses.fields(node):
+        if f.name in _SHARED_FIELDS:
+            continue
+        v = getattr(node, f.name)
+        if isinstance(v, list):
+            setattr(node, f.name, [replace_exprs(x, fn) if isinstance(x, (ast.Node, ast.TargetComponent)) else x
+                                   for x in v])
+        elif isinstance(v, (ast.Node, ast.TargetComponent)):
+            setattr(node, f.name, replace_exprs(v, fn))
+    return fn(node) if isinstance(node, ast.Expr) else node

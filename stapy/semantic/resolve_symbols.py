@@ -70,9 +70,12 @@ class Resolver:
         params = [LocalVar(p.name, p.type, is_param=True, slot=i, tok=p.tok) for i, p in enumerate(decl.params)]
         body = decl.body
         pragmas = _pragmas(body.code) if isinstance(body, ast.EmbeddedStmt) else frozenset()
-        from stapy.semantic.draft import clone
+        from stapy.semantic.draft import clone, replace_exprs
+        body = clone(body)
+        if isinstance(body, ast.Block):
+            body = replace_exprs(body, self._const_limit)
         fd = FunctionDef(name=decl.name, mangled=mangled, params=params, type=decl.type,
-                         body=clone(body), priority=decl.priority, private=decl.private,
+                         body=body, priority=decl.priority, private=decl.private,
                          native="stapy:native" in pragmas, pragmas=pragmas, from_tapset=from_tapset,
                          file=decl.file or f.source, tok=decl.tok, decl=decl)
         fd._file = f
@@ -80,6 +83,16 @@ class Resolver:
         self.d.functions[mangled] = fd
         self.pending.append(fd)
         return fd
+
+    def _const_limit(self, e):
+        """`@const("MAXSTRINGLEN")` (the tapset's @MAXSTRINGLEN) becomes the limit's value."""
+        import re
+        if isinstance(e, ast.EmbeddedExpr):
+            name = re.sub(r"/\*.*?\*/", "", e.code).strip()
+            if name in ("MAXSTRINGLEN", "MAXACTION", "MAXMAPENTRIES", "MAXBACKTRACE"):
+                defaults = {"MAXSTRINGLEN": 512, "MAXACTION": 1000, "MAXMAPENTRIES": 2048, "MAXBACKTRACE": 20}
+                return ast.NumberLit(self.d.options.define(name, defaults[name]), tok=e.tok)
+        return e
 
     def find_functions(self, call: ast.FunctionCall) -> list:
         name, arity = call.name, len(call.args)
