@@ -60,7 +60,8 @@ class Lexer:
     """Scans one file.  `args` are the command-line arguments for $N/@N pasting;
     `used_args` (a set of 0-based indexes) records which ones were pasted."""
 
-    def __init__(self, source: SourceFile, args=(), used_args=None, warn=None, check_x_escape=True):
+    def __init__(self, source: SourceFile, args=(), used_args=None, warn=None, check_x_escape=True,
+                 compatible: str | None = None):
         self.file = source
         self.buf = source.text
         self.pos = 0
@@ -71,6 +72,14 @@ class Lexer:
         self.warn = warn  # callback(message, token) for lexer warnings
         self.saw_tokens = False
         self.check_x_escape = check_x_escape
+        self.keywords = KEYWORDS
+        if compatible is not None:
+            from stapy.parser.preprocess import strverscmp
+
+            # --compatible: `\x` escapes came in 2.3, the `private` keyword in 3.0
+            self.check_x_escape = strverscmp(compatible, "2.3") >= 0
+            if strverscmp(compatible, "3.0") < 0:
+                self.keywords = KEYWORDS - {"private"}
         # input_put bookkeeping: while > 0, the cursor does not move
         self.suspend = 0
         self.suspend_line = 1
@@ -177,7 +186,7 @@ class Lexer:
                 tok.text = word
                 if c == "@":
                     tok.kind = OPERATOR
-                elif word in KEYWORDS:
+                elif word in self.keywords:
                     tok.kind = KEYWORD
                 else:
                     tok.kind = IDENTIFIER

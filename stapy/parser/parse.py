@@ -57,8 +57,11 @@ def _cache_path():
     d = cache_dir()
     if d is None:
         return False
-    st = os.stat(_GRAMMAR)
-    return os.path.join(d, f"grammar-{int(st.st_mtime)}-{st.st_size}.lark.cache")
+    import hashlib
+
+    with open(_GRAMMAR, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    return os.path.join(d, f"grammar-{digest}.lark.cache")
 
 
 @dataclass
@@ -96,7 +99,7 @@ def parse_source(source: SourceFile, options=None, *, library_macros=None, user_
 
     args = getattr(options, "args", ()) if options is not None else ()
     lexer = Lexer(source, args=args, used_args=used_args, warn=warn,
-                  check_x_escape=True)
+                  compatible=getattr(options, "compatible", None))
     pp = Preprocessor(lexer, PPConfig(options), library_macros=library_macros, warn=warn)
     if privileged is None:
         privileged = source.privileged or bool(getattr(options, "guru", False))
