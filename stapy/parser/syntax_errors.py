@@ -123,15 +123,19 @@ def _cache_file() -> str | None:
     numbers change with the grammar)."""
     import hashlib
 
-    from stapy.parser.parse import _GRAMMAR, cache_dir
+    from stapy.parser.parse import _lark, cache_dir
 
     d = cache_dir()
     if d is None:
         return None
     h = hashlib.sha256()
-    for path in (_GRAMMAR, _EXAMPLES, __file__):
+    for path in (_EXAMPLES, __file__):
         with open(path, "rb") as f:
             h.update(f.read())
+    # the LALR state numbers of the tables this process runs on (a rebuild may renumber)
+    states = _lark().parser.parser.parser.parse_table.states
+    h.update(repr(sorted((k, sorted((t, str(a), str(arg)) for t, (a, arg) in v.items()))
+                         for k, v in states.items())).encode())
     return os.path.join(d, f"syntax-errors-{h.hexdigest()[:16]}.pickle")
 
 
