@@ -186,6 +186,8 @@ def parse_pass(options, stderr=None) -> Parsed:
             failed = True
         else:
             files.append(res.file)
+    if getattr(options, "suppress_warnings", False):  # -w
+        diags = [d for d in diags if d.prefix != "WARNING"]
     if failed:
         err = StapError(diags)
         err.suppressed = (sum(parse_errors_suppressed(diags, options)), 0)
