@@ -30,6 +30,7 @@ instances, then symbol-table-only functions by address); -l sorts anyway.
 """
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import glob
 import os
@@ -398,12 +399,15 @@ _CACHES: dict[tuple[str, str, int], list] = {}
 
 
 def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue: str,
-                       statement: bool) -> list[ProbeSite]:
+                       statement: bool, comp: str | None = None) -> list[ProbeSite]:
+    """function(SPEC) sites; with statement=True the line records of statement(SPEC:LINES);
+    comp='statement' with statement=False is statement("F[@file]"): the function entries, named
+    as statements."""
     mod = dwarf_for(ctx.ef)
     out: list[ProbeSite] = []
     seen_entries: set[int] = set()
     searched_cus: list = []
-    comp = "statement" if statement else "function"
+    comp = comp or ("statement" if statement else "function")
     if mod is not None:
         exact = not _has_wildcard(spec.function) and spec.file is None and not spec.scopes
         picked = _cus_for_exact_name(ctx, mod, spec.function) if exact else None
@@ -429,14 +433,19 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
                 spec.file is None or not f.decl_file or _file_matches(f.decl_file, spec.file))
             funcs = [f for f in funcs if ok(f)]
             inlines = [f for f in inlines if ok(f)]
-            if kind_filter not in ("any", "inline") or ctx.is_return or statement:
+            if kind_filter not in ("any", "inline") or ctx.is_return:
                 inlines = []
             if kind_filter == "inline":
                 funcs = []
             if "exported" in ctx.comps:
                 funcs = [f for f in funcs if f.external]
             if statement:
-                out += _statement_sites(ctx, mod, cu, funcs + inlines, spec, comp)
+                firsts, entries = [], set()
+                for f in funcs:                  # alias_dupes: one function per entry address
+                    if f.entry_pc not in entries:
+                        entries.add(f.entry_pc)
+                        firsts.append(f)
+                out += _statement_sites(ctx, mod, cu, firsts + inlines, spec, comp)
                 continue
             # function("F@file:N"): stap warns that .statement is meant and probes the function; the
             # line does not filter (LANGUAGE.md 7; function("*@p.c:5-10") lists every function of p.c)
@@ -449,10 +458,12 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
                     continue
                 seen_entries.add(f.entry_pc)
                 addr = f.entry_pc if (ctx.is_return or not skip) else prologue_end(mod, cu, f)
-                out.append(_site(ctx, "function", addr, f.entry_pc, f.name, f, _func_pp(_shown(f, spec), f), comp,
+                out.append(_site(ctx, "statement" if comp == "statement" else "function", addr, f.entry_pc,
+                                 f.name, f, _func_pp(_shown(f, spec), f), comp,
                                  p2_spec=_p2_spec(f, spec)))
             for f in inlines:
-                out.append(_site(ctx, "inline", f.entry_pc, f.entry_pc, f.name, f, _func_pp(_shown(f, spec), f), comp,
+                out.append(_site(ctx, "statement" if comp == "statement" else "inline", f.entry_pc, f.entry_pc,
+                                 f.name, f, _func_pp(_shown(f, spec), f), comp,
                                  p2_spec=_p2_spec(f, spec)))
         if statement:
             return [s for s in out if s is not None]
@@ -473,29 +484,88 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
 
 def _statement_sites(ctx: _Ctx, mod: DwarfModule, cu, funcs: list[Function], spec: FunctionSpec,
                      comp: str) -> list[ProbeSite]:
-    """statement("F@file:N") and friends: for each function and each wanted line, the lowest
-    address of that line's rows inside the function."""
+    """statement("F@file:LINES") [dwflpp.cxx iterate_over_srcfile_lines, tapsets.cxx query_srcfile_line]:
+    per source file of the CU matching the spec, the functions declared there pick line records
+    (the lowest address of a line inside the function; for ':*' the walk goes up from the line of
+    the function's entry while lines stay inside it); each address is taken once, and names every
+    matched function (inline instances too) whose ranges contain it."""
     lt = mod.line_table(cu)
+    ft = lt.files
+    names = set()
+    if ft is not None:
+        idx = 0 if ft.version >= 5 else 1
+        while True:
+            p = ft.path(idx)
+            if p is None:
+                break
+            names.add(p)
+            idx += 1
+    srcfiles = sorted(n for n in names if spec.file is None or _file_matches(n, spec.file))
+    rows = lt.rows
     out = []
-    for f in funcs:
-        rows = [r for r in lt.effective_rows() if f.contains(r.address)
-                and (spec.file is None or _file_matches(r.file, spec.file))]
-        if spec.line_kind == "relative":
-            wanted = {(f.decl_line or 0) + spec.lines[0]}
-        elif spec.line_kind in ("wildcard", "none"):
-            wanted = {r.line for r in rows}
+    for srcfile in srcfiles:
+        current = [f for f in funcs if f.decl_file == srcfile]
+        if not current:
+            continue
+        by_line = sorted((r for r in rows if r.file == srcfile), key=lambda r: (r.line, r.address))
+        line_keys = [r.line for r in by_line]
+
+        def line_range(n):
+            lo = bisect.bisect_left(line_keys, n)
+            return lo, bisect.bisect_right(line_keys, n)
+
+        matching: list[tuple[int, int]] = []
+        if spec.line_kind == "wildcard":
+            for f in current:
+                start = _func_first_line(lt, f)
+                if start is None:
+                    continue
+                n = start.line
+                while True:
+                    lo, hi = line_range(n)
+                    inside = [r for r in by_line[lo:hi] if f.contains(r.address)]
+                    if not inside:
+                        break
+                    matching.append((inside[0].line, inside[0].address))
+                    if hi >= len(by_line):
+                        break
+                    n = by_line[hi].line
         else:
-            wanted = set(spec.lines)
-        first: dict[int, int] = {}
-        for r in rows:
-            if r.line in wanted and (r.line not in first or r.address < first[r.line]):
-                first[r.line] = r.address
-        for line in sorted(first):
-            addr = first[line]
-            ppline = line if comp == "statement" else None
-            out.append(_site(ctx, "statement" if comp == "statement" else "function", addr, f.entry_pc, f.name, f,
-                             _func_pp(f.name, f, ppline), comp))
+            if spec.line_kind == "relative":
+                wanted = None
+            elif spec.line_kind in ("list", "range"):
+                wanted = list(dict.fromkeys(spec.lines))
+            else:
+                wanted = [spec.lines[0]]
+            for n0 in (wanted if wanted is not None else [None]):
+                for f in current:
+                    n = n0 if n0 is not None else spec.lines[0] + (f.decl_line or 0)
+                    lo, hi = line_range(n)
+                    inside = [r for r in by_line[lo:hi] if f.contains(r.address)]
+                    if inside:
+                        matching.append((inside[0].line, inside[0].address))
+        probed: set[int] = set()
+        for line, addr in matching:
+            if addr in probed:
+                continue
+            probed.add(addr)
+            for f in funcs:
+                if f.contains(addr):
+                    kind = "statement" if comp == "statement" else "function"
+                    out.append(_site(ctx, kind, addr, f.entry_pc, f.name, f, _func_pp(f.name, f, line), comp))
     return out
+
+
+def _func_first_line(lt, f: Function):
+    """libdw's dwarf_getsrc_die at the entry (the last row at that address), else the first row
+    inside the function [dwflpp.cxx get_func_first_line]."""
+    i = bisect.bisect_right(lt.addresses, f.entry_pc) - 1
+    if i >= 0 and lt.rows[i].address == f.entry_pc:
+        return lt.rows[i]
+    for r in lt.rows:
+        if f.contains(r.address):
+            return r
+    return None
 
 
 def _site(ctx: _Ctx, kind: str, addr: int, entry: int, name: str, f: Function | None, spec_text: str,
@@ -612,9 +682,9 @@ def _resolve_in_module(ctx: _Ctx, comps, prologue: str) -> list[ProbeSite]:
         if isinstance(arg, int):
             return _resolve_statement_addr(ctx, arg)
         spec = parse_function_spec(arg)
-        if spec.line_kind == "none" and spec.file is None:
-            spec = FunctionSpec(spec.scopes, spec.function, None, "none", ())
-            return _resolve_functions(ctx, spec, "any", prologue, statement=False)
+        if spec.line_kind == "none":
+            # statement("F[@file]"): the entry pc, no prologue search [tapsets.cxx: PR 2608]
+            return _resolve_functions(ctx, spec, "any", "never", statement=False, comp="statement")
         return _resolve_functions(ctx, spec, "any", prologue, statement=True)
     if "function" in c:
         arg = c["function"]
