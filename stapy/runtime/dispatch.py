@@ -252,6 +252,9 @@ class Dispatcher:
         if first_status is None:
             pt.singlestep(tid)
         while True:
+            if first_status == -1:
+                self.thread_gone(th, 0)
+                return False
             if first_status is not None:
                 status, first_status = first_status, None
             else:

@@ -23,7 +23,7 @@
     eng.detach_all()              remove every int3, restore every hijacked return address, unmap the XOL
                                   area, detach every thread outside any step (pending signals re-delivered);
                                   call it in a `finally` on every way out (also after 'exited': children)
-    eng.hits(probe), probe.misses handler runs (both paths) and hits that could not run
+    eng.hits(probe), eng.misses(probe)  handler runs (both paths), hits that could not run
     eng.target_status             raw wait status of the -c/-x process once it ended, else None
     eng.child_exit_warning()      stap's `Child process exited with status N` / `with signal N (Name)` or None
     eng.unresolved                [(probe, reason)] locations that could not be armed
@@ -93,6 +93,7 @@ class Engine:
         self.hot = None
         self.dirty = True
         self.native_hits = (ctypes.c_uint64 * 0)()
+        self.native_misses = (ctypes.c_uint64 * 0)()
         self._signalled = 0
         self._polling = False
 
@@ -106,15 +107,24 @@ class Engine:
         return p
 
     def grow_hits(self) -> None:
-        new = (ctypes.c_uint64 * max(16, 2 * len(self.probes)))()
-        ctypes.memmove(new, self.native_hits, ctypes.sizeof(self.native_hits))
-        self.native_hits = new
+        n = max(16, 2 * len(self.probes))
+        for name in ("native_hits", "native_misses"):
+            new = (ctypes.c_uint64 * n)()
+            old = getattr(self, name)
+            ctypes.memmove(new, old, ctypes.sizeof(old))
+            setattr(self, name, new)
 
     def hits(self, probe) -> int:
         """Handler runs of probe so far (Python path and native loop)."""
         i = self.probes.index(probe)
         native = self.native_hits[i] if i < len(self.native_hits) else 0
         return probe.hits + native
+
+    def misses(self, probe) -> int:
+        """Hits of a return probe that could not be armed (pool exhausted, [rsp] unreadable/unwritable)."""
+        i = self.probes.index(probe)
+        native = self.native_misses[i] if i < len(self.native_misses) else 0
+        return probe.misses + native
 
     def hook(self, name: str, *args):
         fn = getattr(self.hooks, name, None) if self.hooks is not None else None
@@ -441,14 +451,27 @@ class Engine:
             block = until is None or time.monotonic() < until
             if block:
                 self._arm_timer(until)
-            if not self._serve_one(block):
+            if not self._serve_one(block, self._next_wake(until)):
                 if once or not block:
                     return "exited" if self.finished else (self.stop_reason if self.stopping else None)
 
-    def _serve_one(self, block: bool) -> bool:
+    def _next_wake(self, until: float | None) -> int:
+        """When the native loop must hand control back (monotonic ns): the caller's deadline, a hook
+        deadline, or one TICK from now (Python's signal handlers only run between native calls)."""
+        t = time.monotonic() + TICK
+        if until is not None:
+            t = min(t, until)
+        nd = getattr(self.hooks, "next_deadline", None)
+        if nd is not None:
+            d = nd()
+            if d is not None:
+                t = min(t, d)
+        return int(t * 1e9)
+
+    def _serve_one(self, block: bool, wake_ns: int | None = None) -> bool:
         """Handle one stop; False when woken by a signal or (not blocking) nothing was pending."""
         if self.hot is not None:
-            r = self.hot.run(block)
+            r = self.hot.run(block, wake_ns)
             if r is None:
                 return False
             tid, status, partial = r
@@ -504,15 +527,32 @@ class Engine:
                 pass
         for tid, th in list(self.threads.items()):
             if th.exiting and tid not in self.held:
-                try:
-                    pt.detach(tid, 0)
-                except OSError:
-                    pass
+                self._reap_exiting(th)
         self.held.clear()
         self.group_stopped.clear()
         self.threads.clear()
         self.procs.clear()
         self.dirty = True
+
+    def _reap_exiting(self, th: Thread) -> None:
+        """A thread past PTRACE_EVENT_EXIT cannot be detached; it dies promptly and, traced, only its
+        tracer can reap it (else the group's leader is never reported to its real parent)."""
+        tid = th.tid
+        try:
+            pt.detach(tid, 0)
+            return
+        except OSError:
+            pass
+        if tid == th.process.tgid:
+            return  # a leader that left early: released when the group ends or stapy exits
+        while True:
+            try:
+                pt.waitpid(tid, pt.WALL)
+                return
+            except InterruptedError:
+                continue
+            except OSError:
+                return
 
     def _unmap_xol(self, proc: Process) -> None:
         th = next((t for t in proc.threads.values() if t.tid in self.held and not t.exiting), None)

@@ -11,7 +11,7 @@ import ctypes
 
 import llvmlite.binding as llvm
 
-LIBC_SYMBOLS = ("process_vm_readv", "waitpid", "ptrace", "__errno_location")
+LIBC_SYMBOLS = ("process_vm_readv", "waitpid", "ptrace", "__errno_location", "clock_gettime")
 
 _ready = False
 

@@ -48,6 +48,7 @@ class Watchdog:
 
     def fire(self):
         self.timed_out = True
+        faulthandler.dump_traceback(all_threads=True)  # where the engine was stuck
         for e in self.engines:
             for pid in list(e.procs):
                 try:

@@ -158,8 +158,8 @@ def test_return_pool_exhaustion_counts_misses(H, watchdog):
     assert e.run() == "exited" and e.target_status == 0
     # fact(i) nests i deep; only 2 instances at a time: i=1 -> 1, i=2 -> 2, i>=3 -> 2 returns each
     assert H.counts[0] == 1 + 2 + 2 + 2 + 2
-    assert p.misses == 0 + 0 + 1 + 2 + 3
-    assert H.counts[0] + p.misses == 15
+    assert e.misses(p) == 0 + 0 + 1 + 2 + 3
+    assert H.counts[0] + e.misses(p) == 15
 
 
 def test_hijack_fault_releases_instance(H, watchdog):
