@@ -348,8 +348,8 @@ class ElfFile:
         out = []
         for i, r in enumerate(rel.iter_relocations()):
             sym = symtab.get_symbol(r["r_info_sym"])
-            if not sym or not sym.name:
-                continue
+            if sym is None:
+                continue      # (IRELATIVE slots have symbol 0, whose name is "": stap lists plt(""))
             if sec_plt is not None:
                 addr = sec_plt["sh_addr"] + 16 * i
             else:

@@ -299,7 +299,9 @@ class _Ctx:
         self.module = module
         self.library = library
         self.ef = elfmod.open_elf(module)
-        self.prefix = f"process({_q(exe)})" + (f".library({_q(module)})" if library is not None else "")
+        self.prefix = f"process({_q(exe)})" + (f".library({_q(library)})" if library is not None else "")
+        # -p2 names a library's probes by the library itself: process("/lib/libc.so.6")...
+        self.p2_head = f"process({_q(module)})" if library is not None else self.prefix
         self.comps = dict(components)
         self.is_return = "return" in self.comps
 
@@ -634,7 +636,7 @@ def _resolve_marks(ctx: _Ctx, provider: str | None, mark: str) -> list[ProbeSite
             continue
         prov = f".provider({_q(p.provider)})" if provider is not None else ""
         pp = f"{ctx.prefix}{prov}.mark({_q(p.name)})"
-        p2 = f"{ctx.prefix}.statement({p.pc:#x})"
+        p2 = f"{ctx.p2_head}.statement({p.pc:#x})"
         hit = ctx.ef.symbol_at(p.pc)
         out.append(ProbeSite(ctx.module, p.pc, p.pc, "mark", False, hit.symbol.name if hit else "", None, None,
                              pp, ctx.pc_text(p.pc), p2, ctx.exe, None, sdt=p))
@@ -647,7 +649,7 @@ def _resolve_plt(ctx: _Ctx, pattern: str) -> list[ProbeSite]:
         if not _name_matches(e.name, pattern):
             continue
         pp = f"{ctx.prefix}.plt({_q(e.name)})" + (".return" if ctx.is_return else "")
-        p2 = f"{ctx.prefix}.statement({e.address:#x})" + (".return" if ctx.is_return else "")
+        p2 = f"{ctx.p2_head}.statement({e.address:#x})" + (".return" if ctx.is_return else "")
         out.append(ProbeSite(ctx.module, e.address, e.address, "plt", ctx.is_return, e.name, None, None, pp,
                              ctx.pc_text(e.address), p2, ctx.exe, None, plt_name=e.name))
     return out
@@ -663,7 +665,9 @@ def resolve_process_probe(process_arg: str, components, cwd: str | None = None, 
         modules: list[tuple[str, str | None]] = [(exe, None)]
         if comps and comps[0][0] == "library":
             libpat = comps[0][1]
-            modules = [(lib, lib) for lib in resolve_library_path(libpat, exe, env)]
+            # an absolute library path is shown as written (-l); -p2 names the real file
+            shown = libpat if libpat.startswith("/") and not _has_wildcard(libpat) else None
+            modules = [(lib, shown or lib) for lib in resolve_library_path(libpat, exe, env)]
             comps = comps[1:]
         for module, lib in modules:
             ctx = _Ctx(exe, module, lib, comps)
