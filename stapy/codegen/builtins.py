@@ -311,10 +311,49 @@ def _cpu(low, e):
     return low.b.sext(_libc(low, "sched_getcpu", I32), I64)
 
 
+def _execname_fn(mb) -> ir.Function:
+    """`void stapy_execname(ctx, dst)`: /proc/<ctx->pid or self>/comm without its newline (15 chars max)."""
+    existing = mb.module.globals.get("stapy_execname")
+    if existing is not None:
+        return existing
+    from stapy.codegen.irbuilder import CONTEXT_TYPE
+
+    fn = ir.Function(mb.module, ir.FunctionType(VOID, [PTR, PTR]), name="stapy_execname")
+    fn.linkage = "internal"
+    ctx, dst = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    path = b.alloca(I8, size=c64(64))
+    pid = b.load(b.gep(ctx, [c32(0), c32(abi.CONTEXT_INDEX["pid"])], source_etype=CONTEXT_TYPE), typ=I64)
+    own = b.sext(b.call(mb.declare("getpid", I32, []), []), I64)
+    pid = b.select(b.icmp_signed("==", pid, c64(0)), own, pid)
+    b.call(_snprintf(mb), [path, c64(64), mb.const_bytes(b"/proc/%ld/comm"), pid])
+    b.store(ir.Constant(I8, 0), dst)
+    open_ = mb.declare("open", I32, [PTR, I32], var_arg=True)
+    read = mb.declare("read", I64, [I32, PTR, I64])
+    close = mb.declare("close", I32, [I32])
+    fd = b.call(open_, [path, c32(0)])
+    got, done = fn.append_basic_block("got"), fn.append_basic_block("done")
+    b.cbranch(b.icmp_signed("<", fd, c32(0)), done, got)
+    b.position_at_end(got)
+    n = b.call(read, [fd, dst, c64(16)])
+    b.call(close, [fd])
+    n = b.select(b.icmp_signed("<", n, c64(0)), c64(0), n)
+    last = b.gep(dst, [b.sub(n, c64(1))], source_etype=I8)
+    newline = b.and_(b.icmp_signed(">", n, c64(0)), b.icmp_signed("==", b.load(b.select(
+        b.icmp_signed(">", n, c64(0)), last, dst), typ=I8), ir.Constant(I8, 10)))
+    end = b.select(newline, b.sub(n, c64(1)), n)
+    end = b.select(b.icmp_signed(">", end, c64(15)), c64(15), end)
+    b.store(ir.Constant(I8, 0), b.gep(dst, [end], source_etype=I8))
+    b.branch(done)
+    b.position_at_end(done)
+    b.ret_void()
+    return fn
+
+
 @builtin("execname")
 def _execname(low, e):
     dst = low.fb.temp_str()
-    low.b.call(low.py("stapy_py_execname"), [low.fb.ctx, dst])
+    low.b.call(_execname_fn(low.fb.mb), [low.fb.ctx, dst])
     return dst
 
 

@@ -26,9 +26,11 @@ _FAULT = b"read fault [man error::fault] at 0x%lx"
 
 def lower_target(low, e):
     """Entry point from ExprLowering for TargetSymbol / CastOp / AtVar / EntryOp."""
-    if isinstance(e, ast.EntryOp):
-        return low.expr(e.operand)
     plan = getattr(e, "tv", None)
+    if isinstance(e, ast.EntryOp):
+        if plan is not None and plan.kind == "tid":
+            return low.fb.ctx_load("tid")
+        return low.expr(e.operand)
     if plan is None:
         raise translation_error("unresolved target-symbol expression", e.tok)
     ev = _Eval(low, e.tok)
