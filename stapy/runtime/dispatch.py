@@ -86,6 +86,8 @@ class Dispatcher:
         proc = th.process
         e.threads.pop(th.tid, None)
         proc.threads.pop(th.tid, None)
+        proc.returns_active = max(0, proc.returns_active - len(th.shadow))  # frames that never return
+        th.shadow.clear()
         e.dirty = True
         if th.tid == proc.tgid:
             proc.exit_status = status

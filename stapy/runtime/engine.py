@@ -30,8 +30,14 @@
 
 Order for the driver: Engine(hooks) -> add_probe()* -> launch()/attach() (the target is stopped before
 its first instruction / where it was: run begin probes now) -> run() -> end probes -> detach_all().
-Rare events (new threads, exits, signals, return probes, handler statuses other than OK/NEXT) go through
-Python (dispatch.py); the common entry hit never leaves the native loop (hotloop.py).
+Entry hits, return-address hijacks and trampoline hits never leave the native loop (hotloop.py): no
+Python object per hit.  Rare events (new threads, exits, exec, fork, signals, dlopen, C++ throw/catch
+hooks, handler statuses other than OK/NEXT or ctx->exit_requested, steps interrupted by a signal) go
+through Python (dispatch.py).  The native loop hands control back at least every 50 ms (and at the
+next hooks deadline) so timers and Python's signal handlers run while tracees are busy; a blocking
+waitpid is woken by SIGALRM (ITIMER_REAL: the driver must not use it while the engine runs).
+Limits: shadow stacks hold 512 frames per thread, the return pool `maxactive` instances per process
+(beyond: a miss); in-place stepping (VEX RIP-relative first instructions) is not thread-safe.
 
 `hooks` (given to Engine() to see the target's own process_begin at launch/attach, or to run())
 is any object; the engine calls whichever of these it has:

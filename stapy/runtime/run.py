@@ -519,4 +519,7 @@ class Runner:
 
 
 def run_program(compiled, options, stdout=None, stderr=None) -> int:
-    return Runner(compiled, options, stdout or sys.stdout, stderr or sys.stderr).run()
+    from stapy.runtime.targets import TargetRunner, uses_targets
+
+    runner = TargetRunner if uses_targets(compiled, options) else Runner
+    return runner(compiled, options, stdout or sys.stdout, stderr or sys.stderr).run()

@@ -6,6 +6,7 @@ globals the test reads back through ctypes:
   args       last_rdi[probe_index] = regs[rdi]; counts += 1
   ret        sum of rax over hits in rets[probe_index]; last entry rdi (ctx->entry_regs) in last_rdi
   string     strs[probe_index] = user_string(rdi) via ctx->read_user_string; status[probe_index] = result
+  error      returns STATUS_ERROR
   exit       sets ctx->exit_requested and returns STATUS_OK, as exit() does (the session stops)
 """
 from __future__ import annotations
@@ -87,6 +88,10 @@ class Handlers:
         b.store(r, slot(b, "status", idx))
         bump(b, idx)
         b.ret(ir.Constant(I32, abi.STATUS_OK))
+
+        f, b, ctx = fn("error")  # a runtime error on every hit
+        bump(b, _field(b, ctx, "probe_index"))
+        b.ret(ir.Constant(I32, abi.STATUS_ERROR))
 
         f, b, ctx = fn("exit")  # as codegen lowers exit(): set ctx->exit_requested, finish normally
         bump(b, _field(b, ctx, "probe_index"))

@@ -1,6 +1,8 @@
 """The breakpoint engine against real processes: counts, arguments, return values, stepping kinds."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from conftest import build_target
@@ -217,3 +219,28 @@ def test_dlopen_library_probes(H, watchdog, hot):
     assert e.run() == "exited" and e.target_status == 0
     assert H.counts[0] == 6
     assert e.unresolved == []
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_handler_status_reaches_the_driver(H, watchdog, hot):
+    """STATUS_ERROR goes to hooks.handler_status with the probe; returning False keeps the session
+    going (errors under MAXERRORS), and the remaining handlers at the same address still run."""
+    exe = str(build_target("engine_calls.c", flags=("-O0",)))
+    seen = []
+
+    class Hooks:
+        def handler_status(self, probe, status, ctx):
+            seen.append((probe.index, status, ctx.tid))
+            return len(seen) >= 7   # the 7th error ends the session
+
+    e = engine(watchdog, hotloop=hot, hooks=Hooks())
+    e.add_probe(exe, "f", H["error"], "entry", 0)
+    e.add_probe(exe, "f", H["count"], "entry", 1)
+    e.add_probe(exe, "f", H["ret"], "return", 2)
+    pid = e.launch([exe, "50"])
+    assert e.run() == "stopped"
+    assert len(seen) == 7 and {s[:2] for s in seen} == {(0, 1)} and seen[0][2] == pid
+    assert H.counts[0] == 7 and H.counts[1] == 6   # the 7th hit's later handler did not run
+    e.detach_all()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status)
