@@ -87,6 +87,10 @@ class Globals:
         fn = ir.Function(mb.module, ir.FunctionType(I32, [I64]), name="stapy_init")
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         calloc = mb.declare("calloc", PTR, [I64, I64])
+        # randint(): a different sequence on every run
+        now = b.call(mb.declare("time", I64, [PTR]), [ir.Constant(PTR, None)])
+        pid = b.zext(b.call(mb.declare("getpid", I32, []), []), I64)
+        b.call(mb.declare("srandom", VOID, [I32]), [b.trunc(b.xor(now, b.shl(pid, c64(16))), I32)])
         out_cap = 1 << 16
         data = b.call(calloc, [c64(1), c64(out_cap)])
         b.call(declare_helper(mb, "stp_out_init"), [self.out, data, c64(out_cap), fn.args[0]])
