@@ -159,4 +159,6 @@ PY_CALLBACKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "stapy_py_ctime": ("void", ("ptr", "i64")),  # (dst, epoch seconds)
     "stapy_py_str": ("void", ("ptr", "ptr", "i64", "ptr", "ptr")),  # (ctx, function name, n, s, dst)
     "stapy_py_long": ("i64", ("ptr", "ptr", "i64", "ptr")),  # (ctx, function name, n, s)
+    # (ctx, function name, n, s, dst) -> 0, or 1 after writing stap's message into ctx->errmsg
+    "stapy_py_str_status": ("i64", ("ptr", "ptr", "i64", "ptr", "ptr")),
 }

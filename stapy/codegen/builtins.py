@@ -938,3 +938,23 @@ for _name in ("print_ubacktrace", "print_ubacktrace_brief", "print_ubacktrace_fi
 @builtin("print_usyms")
 def _print_usyms(low, e):
     return _print_py(low, e, "print_usyms", sv=low.expr(e.args[0]))
+
+
+# ------------------------------------------------------------------ UTF-16/32 strings (answered by the runner)
+
+
+def _py_str_checked(low, e, name, n):
+    fb = low.fb
+    dst = fb.temp_str()
+    status = low.b.call(low.py("stapy_py_str_status"), [fb.ctx, fb.str_const(name.encode()), n, fb.str_const(b""), dst])
+    bad, ok = fb.new_block(f"{name}.fail"), fb.new_block(f"{name}.ok")
+    low.b.cbranch(low.b.icmp_signed("!=", status, c64(0)), bad, ok)
+    low.b.position_at_end(bad)
+    fb.set_error(fb.new_site("user-read", e.tok), None)
+    low.b.branch(fb.current_fixup())
+    low.b.position_at_end(ok)
+    return dst
+
+
+builtin("user_string_utf16")(lambda low, e: _py_str_checked(low, e, "user_string_utf16", low.expr(e.args[0])))
+builtin("user_string_utf32")(lambda low, e: _py_str_checked(low, e, "user_string_utf32", low.expr(e.args[0])))

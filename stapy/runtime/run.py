@@ -49,6 +49,13 @@ EXECNAME_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 CTIME_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64)
 PY_STR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_char_p, ctypes.c_void_p)
 PY_LONG_CB = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_char_p)
+PY_STR_STATUS_CB = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_char_p,
+                                    ctypes.c_void_p)
+READ_USER = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)
+
+
+class UserFault(Exception):
+    """A tracee read failed inside a runner service; the message is stap's."""
 
 _TIMER_UNITS_NS = {"s": 1_000_000_000, "sec": 1_000_000_000, "ms": 1_000_000, "msec": 1_000_000, "us": 1_000,
                    "usec": 1_000, "ns": 1, "nsec": 1}
@@ -168,12 +175,28 @@ class Runner:
             except Exception:
                 return 0
 
+        def py_str_status(ctx, name, n, sv, dst):
+            limit = self.compiled.limits.MAXSTRINGLEN - 1
+            try:
+                text = self.context_string_checked(abi.Context.from_address(ctx), name.decode(), n,
+                                                   sv.decode("utf-8", "surrogateescape") if sv else "")
+            except UserFault as fault:
+                msg = str(fault).encode()[:limit]
+                ctypes.memmove(self.errmsg, msg + b"\0", len(msg) + 1)
+                return 1
+            except Exception:
+                text = ""
+            data = text.encode("utf-8", "surrogateescape")[:limit]
+            ctypes.memmove(dst, data + b"\0", len(data) + 1)
+            return 0
+
         self._pending_system: list[str] = []
         self._stopwatches: dict[str, list] = {}
         self._indent: dict[int, list] = {}
         cbs = {"stapy_py_warn": WARN_CB(warn), "stapy_py_execname": EXECNAME_CB(execname),
                "stapy_py_system": WARN_CB(system), "stapy_py_ctime": CTIME_CB(ctime_cb),
-               "stapy_py_str": PY_STR_CB(py_str), "stapy_py_long": PY_LONG_CB(py_long)}
+               "stapy_py_str": PY_STR_CB(py_str), "stapy_py_long": PY_LONG_CB(py_long),
+               "stapy_py_str_status": PY_STR_STATUS_CB(py_str_status)}
         for name, cb in cbs.items():
             ctypes.c_void_p.in_dll(self.lib, name).value = ctypes.cast(cb, ctypes.c_void_p).value
             self._keep.append(cb)
@@ -238,6 +261,46 @@ class Runner:
             rec[0] += n
             desc = f"{self._comm(ctx.pid)}({tid})"
             return "%6d %s:%-*s" % (now - rec[1], desc, x - 1 if x > 0 else 0, "")
+        return ""
+
+    def read_user(self, ctx, addr: int, n: int) -> bytes | None:
+        """n bytes of tracee memory through the engine's guarded ctx->read_user, or None on a fault."""
+        if not ctx.read_user or addr == 0:
+            return None
+        buf = ctypes.create_string_buffer(n)
+        got = READ_USER(ctx.read_user)(ctypes.addressof(ctx), addr, buf, n)
+        return buf.raw[:n] if got == n else None
+
+    def context_string_checked(self, ctx, name: str, n: int, sv: str) -> str:
+        """Services that can fail: raise UserFault with stap's message."""
+        if name in ("user_string_utf16", "user_string_utf32"):
+            # uconversions.stp: read units until 0, combine surrogate pairs, encode as UTF-8
+            width = 2 if name.endswith("16") else 4
+            out = bytearray()
+            room = self.compiled.limits.MAXSTRINGLEN - 1
+            at = n
+            while True:
+                raw = self.read_user(ctx, at, width)
+                if raw is None:
+                    raise UserFault(f"user string copy fault at 0x{at & 0xFFFFFFFFFFFFFFFF:x} [man error::fault]")
+                c = int.from_bytes(raw, "little")
+                if c == 0:
+                    break
+                if width == 2 and 0xD800 <= c <= 0xDBFF:
+                    low = self.read_user(ctx, at + 2, 2)
+                    lo = int.from_bytes(low, "little") if low is not None else 0
+                    if 0xDC00 <= lo <= 0xDFFF:
+                        c = 0x10000 + ((c & 0x3FF) << 10) + (lo & 0x3FF)
+                        at += 2
+                if 0xD800 <= c <= 0xDFFF or c > 0x10FFFF:
+                    kind = "UTF-16" if width == 2 else "UTF-32"
+                    raise UserFault(f"invalid {kind} character U+{c:X} at 0x{at:x}")
+                enc = chr(c).encode("utf-8")
+                if len(out) + len(enc) > room:
+                    break
+                out += enc
+                at += width
+            return out.decode("utf-8", "surrogateescape")
         return ""
 
     def context_long(self, ctx, name: str, n: int, sv: str) -> int:

@@ -138,3 +138,15 @@ def test_print_regs_layout():
                    "RBP: 0000000000000009 R08: 000000000000000a R09: 000000000000000b\n"
                    "R10: 000000000000000c R11: 000000000000000d R12: 000000000000000e\n"
                    "R13: 000000000000000f R14: 0000000000000010 R15: 0000000000000011\n")
+
+
+def test_utf16_and_utf32_strings():
+    u16 = ctypes.create_string_buffer("hé€😀".encode("utf-16-le") + b"\0\0")
+    u32 = ctypes.create_string_buffer("hé€😀".encode("utf-32-le") + b"\0\0\0\0")
+    bad = ctypes.create_string_buffer((0xDC00).to_bytes(2, "little") + b"\0\0")
+    out, err = run_with_tracee_reads(
+        "global a = 0, b = 0, c = 0; probe timer.s(1000) { println(user_string_utf16(a), \"|\", "
+        "user_string_utf32(b), \"|\", user_string_utf16(c, \"dflt\")); println(user_string_utf16(1)) }",
+        a=ctypes.addressof(u16), b=ctypes.addressof(u32), c=ctypes.addressof(bad))
+    assert out == "hé€😀|hé€😀|dflt\n"
+    assert err.startswith("ERROR: user string copy fault at 0x1 [man error::fault] near ")
