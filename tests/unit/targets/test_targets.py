@@ -1,0 +1,104 @@
+"""Pass 5 with real target processes: -c and -x through the whole pipeline (parse, types,
+native handlers, the ptrace engine), checked against what the programs print themselves."""
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import build_target, run_stapy
+
+
+@pytest.fixture(scope="module")
+def calls():
+    return str(build_target("tgt_calls.c", flags=("-O0", "-g")))
+
+
+@pytest.fixture(scope="module")
+def loop():
+    return str(build_target("tgt_loop.c", flags=("-O0", "-g")))
+
+
+def test_c_counts_calls_exactly(calls):
+    r = run_stapy("-e", f'global n; probe process("{calls}").function("add") {{ n++ }} '
+                        'probe end { printf("n=%d\\n", n) }', "-c", calls)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "n=5"
+    assert "sum=10" in r.stdout  # the command's own output is its own
+
+
+def test_arguments_strings_and_return_values(calls):
+    r = run_stapy("-e", f'probe process("{calls}").function("greet") {{ printf("%s(%s, %d)\\n", ppfunc(), '
+                        'user_string($who), $n) } '
+                        f'probe process("{calls}").function("greet").return {{ printf("ret %d\\n", $return) }}',
+                  "-c", calls)
+    assert r.returncode == 0, r.stderr
+    ours = [l for l in r.stdout.splitlines() if l.startswith(("greet(", "ret "))]
+    theirs = [l for l in r.stdout.splitlines() if l.startswith("hello ")]
+    assert ours[0::2] == ["greet(stap, 0)", "greet(world, 1)", "greet(world, 2)"]
+    # printf returns the number of bytes it wrote: the program's own lines say how many
+    assert ours[1::2] == [f"ret {len(line) + 1}" for line in theirs]
+
+
+def test_bare_process_means_the_command(calls):
+    r = run_stapy("-e", 'global n; probe process.function("add") { n++ } probe end { println(n) }', "-c", calls)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "5"
+
+
+def test_exit_in_a_handler_leaves_the_command_running(calls, tmp_path):
+    flag = tmp_path / "flag"
+    r = run_stapy("-e", f'probe process("{calls}").function("add") {{ exit() }} probe end {{ println("end") }}',
+                  "-c", f"{calls} 300 {flag}")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("end\n") or "end\n" in r.stdout
+    deadline = time.time() + 10
+    while not flag.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert flag.read_text() == "done\n"  # it finished on its own after stapy left
+
+
+def test_child_exit_status_is_reported(calls):
+    r = run_stapy("-e", "probe begin { }  probe end { println(\"bye\") }", "-c", f"{calls} 0 /dev/null 3")
+    assert r.returncode == 1
+    assert r.stderr.endswith("WARNING: Child process exited with status 3\n")
+    assert "bye" in r.stdout
+
+
+def test_process_begin_and_end_probes(calls):
+    r = run_stapy("-e", f'probe process("{calls}").begin {{ printf("begin %d\\n", pid() == target()) }} '
+                        f'probe process("{calls}").end {{ printf("end %d\\n", pid() == target()) }}', "-c", calls)
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if l.startswith(("begin", "end"))]
+    assert lines == ["begin 1", "end 1"]
+
+
+def test_x_attach_then_detach_leaves_the_process_running(loop):
+    proc = subprocess.Popen([loop, "400"], stdout=subprocess.PIPE, text=True)  # about 8 s
+    try:
+        time.sleep(0.2)
+        r = run_stapy("-e", f'global n; probe process("{loop}").function("tick") {{ n++; if (n == 5) exit() }} '
+                            f'probe end {{ printf("n=%d same=%d\\n", n, target() == {proc.pid}) }}',
+                      "-x", str(proc.pid))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "n=5 same=1\n"
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and out == f"sum={sum(2 * i for i in range(400))}\n"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_timer_and_target_together(loop):
+    r = run_stapy("-e", f'global ticks, calls; probe process("{loop}").function("tick") {{ calls++ }} '
+                        'probe timer.ms(100) { ticks++ } '
+                        'probe end { printf("%d %d\\n", calls, ticks > 0) }', "-c", f"{loop} 20")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "20 1"
+
+
+def test_runtime_error_in_a_process_probe(calls):
+    r = run_stapy("-e", f'probe process("{calls}").function("greet") {{ println(user_string(0)) }}', "-c", calls)
+    assert r.returncode == 1
+    assert "ERROR: user string copy fault -14 at 0x0 [man error::fault]" in r.stderr
+    assert r.stderr.rstrip().endswith("Pass 5: run failed.  [man error::pass5]")
