@@ -469,19 +469,41 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
                                  p2_spec=_p2_spec(f, spec)))
         if statement:
             return [s for s in out if s is not None]
-    if spec.file is not None or spec.scopes or kind_filter == "inline" or statement:
+    if spec.file is not None or spec.scopes or statement:
         return out
-    # symbol-table functions DWARF did not describe (crt code, asm, stripped files)
+    for sym in _symtab_only(ctx, mod, spec, searched_cus, seen_entries):
+        out.append(_site(ctx, "function", sym.address, sym.address, sym.name, None, sym.name, comp))
+    return [s for s in out if s is not None]
+
+
+def _symtab_only(ctx: _Ctx, mod: DwarfModule | None, spec: FunctionSpec, searched_cus, seen_entries: set[int]):
+    """Symbol-table functions DWARF did not describe (crt code, asm, stripped files), by address
+    [tapsets.cxx query_module_symtab]; marks their addresses as seen."""
+    if spec.file is not None or spec.scopes:
+        return []
     dwarf_entries = set(seen_entries)
     if mod is not None:
         for cu in (searched_cus if _has_wildcard(spec.function) else []):
             dwarf_entries.update(f.entry_pc for f in mod.functions(cu))
-    for s in ctx.ef.lookup(spec.function):
-        if s.address in dwarf_entries or s.address in seen_entries:
+    out = []
+    for sym in ctx.ef.lookup(spec.function):
+        if sym.address in dwarf_entries or sym.address in seen_entries:
             continue
-        seen_entries.add(s.address)
-        out.append(_site(ctx, "function", s.address, s.address, s.name, None, s.name, comp))
-    return [s for s in out if s is not None]
+        seen_entries.add(sym.address)
+        out.append(sym)
+    return out
+
+
+def _symtab_quirk_sites(ctx: _Ctx, spec: FunctionSpec, tail: str, searched_cus, seen: set[int]) -> list[ProbeSite]:
+    """stap 4.8 turns .label(...)/.callees/.callee(...) on symbol-table-only functions into plain
+    entry probes: listed with the suffix as written, -p2 shows function("NAME")."""
+    mod = dwarf_for(ctx.ef)
+    out = []
+    for sym in _symtab_only(ctx, mod, spec, searched_cus, seen):
+        head = f"{ctx.prefix}.function({_q(sym.name)})"
+        out.append(ProbeSite(ctx.module, sym.address, sym.address, "function", False, sym.name, None, None,
+                             head + tail, ctx.pc_text(sym.address), head, ctx.exe, None))
+    return out
 
 
 def _statement_sites(ctx: _Ctx, mod: DwarfModule, cu, funcs: list[Function], spec: FunctionSpec,
@@ -696,7 +718,17 @@ def _resolve_in_module(ctx: _Ctx, comps, prologue: str) -> list[ProbeSite]:
             return _resolve_statement_addr(ctx, arg)
         spec = parse_function_spec(arg)
         if "label" in c:
-            return _resolve_labels(ctx, spec, c["label"])
+            sites = _resolve_labels(ctx, spec, c["label"])
+            mod = dwarf_for(ctx.ef)
+            seen = {s.entry_pc for s in sites}
+            return sites + _symtab_quirk_sites(ctx, spec, f".label({_q(c['label'])})",
+                                               mod.cus() if mod else [], seen)
+        if "callees" in c or "callee" in c:
+            # call-site probes on DWARF functions are not implemented; the symbol-table quirk is
+            mod = dwarf_for(ctx.ef)
+            tail = (f".callee({_q(c['callee'])})" if "callee" in c else
+                    ".callees" + (f"({c['callees']})" if c["callees"] is not None else ""))
+            return _symtab_quirk_sites(ctx, spec, tail, mod.cus() if mod else [], set())
         kind = "inline" if "inline" in c else ("call" if "call" in c or "exported" in c else "any")
         return _resolve_functions(ctx, spec, kind, prologue, statement=False)
     return []
