@@ -129,7 +129,7 @@ def build_program(d: Draft) -> Program:
             v.slot = slot
         probes.append(DerivedProbe(family=r.family, params=dict(r.params), location=loc,
                                    point_name=probe_point(p.chain[-1].points[0] if False else p.point, False),
-                                   derivation=derivation_text(p.chain, p.point if r.family.startswith("process.") and r.params.get("site") is not None else None), condition=p.point.condition,
+                                   derivation=derivation_text(p.chain, getattr(p, "derivation_point", p.point) if r.family.startswith("process.") and r.params.get("site") is not None else None), condition=p.point.condition,
                                    locals=locals_, body=p.body, index=i, synthetic=p.synthetic,
                                    comment=r.comment, tok=p.tok))
     functions = [d.functions[k] for k in sorted(d.functions)]

@@ -519,7 +519,7 @@ class Resolver:
         self.guru = bool(getattr(d.options, "guru", False))
 
     def run(self):
-        for p in self.d.probes:
+        for p in list(self.d.probes):  # save_at_entry inserts synthetic .call probes
             self.probe(p)
 
     def probe(self, p):
@@ -551,10 +551,14 @@ class Resolver:
                 for m in walk(n.operand):
                     inside_entry.add(id(m))
         for n in walk(p.body):
-            if isinstance(n, ast.EntryOp):
+            if isinstance(n, ast.EntryOp) and getattr(n, "tv", None) is None:
                 self.entry(n, scope)
             elif isinstance(n, (ast.TargetSymbol, ast.CastOp, ast.AtVar)) and getattr(n, "tv", None) is None:
                 self.resolve_node(n, scope, entry=id(n) in inside_entry or scope.is_return)
+        if scope.is_return and scope.dwarf:
+            from stapy.semantic.entry_values import save_at_entry
+
+            save_at_entry(self, p, scope)
 
     def trial(self, e, scope) -> bool:
         found = False

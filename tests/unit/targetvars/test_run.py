@@ -139,3 +139,19 @@ def test_guru_writes_reach_the_program():
     assert "use x=21 y=42 a=101 f=9 g=6\n" in r.stdout
     assert "after a=101 f=9 g=6\n" in r.stdout
     assert "wrote 21 101 9 6\n" in r.stdout
+
+
+@pytest.mark.parametrize("flags", [O0, O2], ids=["O0", "O2"])
+def test_return_probe_sees_entry_values_of_modified_parameters(flags):
+    # walk() advances its parameter p to NULL; stap captures $p at entry (a synthetic .call probe)
+    binary = build_target("tv_struct.c", flags=flags)
+    script = ('probe process("@BIN@").function("walk") { println("at entry p=", $p) }'
+              ' probe process("@BIN@").function("walk").return {'
+              ' println("at return p=", $p, " id=", @entry($p->id), " ", $$return) }')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    p = re.search(r"at entry p=(\d+)", r.stdout).group(1)
+    walk = program_line(r.stdout, "walk ")
+    depth, total = map(int, re.findall(r"=(\d+)", walk))
+    assert f"at return p={p} id=7 return={total + depth:#x}\n" in r.stdout
+    assert int(p) != 0
