@@ -15,13 +15,10 @@ keeps recursion straight.
 from __future__ import annotations
 
 import dataclasses
-import itertools
-
 from stapy.parser import ast
 from stapy.semantic.draft import ProbeDraft, clone, walk
 from stapy.semantic.program import LONG, GlobalVar, LocalVar
 
-_TICK = itertools.count()
 _SKIP = ("tok", "file", "source", "referent")
 
 
@@ -148,7 +145,8 @@ def save_at_entry(resolver, p, scope) -> None:
             shown = x.name if isinstance(x, ast.TargetSymbol) else "..."
             d.reporter.warning(f"confusing usage, value is captured as @entry({shown}) in .return probe "
                                f"[man stapprobes] RETURN PROBES", x.tok)
-        name = f"__global_entry_tvar_{what}_{next(_TICK)}"
+        name = f"__global_entry_tvar_{what}_{resolver.entry_tick}"
+        resolver.entry_tick += 1
         g = GlobalVar(name=name, mangled=name, index_types=[LONG, LONG], synthetic=True, tok=x.tok)
         ctr = GlobalVar(name=name + "_ctr", mangled=name + "_ctr", type=LONG, index_types=[LONG], synthetic=True,
                         tok=x.tok)

@@ -12,11 +12,10 @@ elision, as stap reports a saved_conversion_error only for the expressions that 
 `@defined(e)` gets `node.defined` = 1/0 here (and its operand is replaced by a literal when 1, so
 elide's constant folding sees the answer).
 
-@entry and target variables in .return probes: the value is computed from the registers saved at
-function entry (ctx->entry_regs) at the entry pc, so parameters held in registers or in the stack
-frame the prologue set up are the entry values; memory they point to is read when the function
-returns (stap copies the value at entry through a synthetic .call probe; for the pointed-to memory
-the two can differ).
+@entry and target variables in .return probes: stapy.semantic.entry_values captures them at entry
+as stap does (a synthetic `.call` probe stores them in tid/depth-indexed globals).  Should that
+probe not resolve, the lowering evaluates them against the registers saved at entry
+(ctx->entry_regs) at the entry pc, reading memory at return time.
 """
 from __future__ import annotations
 
@@ -517,6 +516,7 @@ class Resolver:
     def __init__(self, d: Draft):
         self.d = d
         self.guru = bool(getattr(d.options, "guru", False))
+        self.entry_tick = 0  # stap's counter in gen_mapped_saved_return names
 
     def run(self):
         for p in list(self.d.probes):  # save_at_entry inserts synthetic .call probes

@@ -41,4 +41,9 @@ CASES = [
      'probe process("@BIN@").function("add") { println(@defined($zz) ? $zz : 7, @defined($a)) }'),
     ("ok_sdt", "tv_sdt.c", O2,
      'probe process("@BIN@").mark("tick") { println($arg1, $$name, $$provider, $$parms, $x) }'),
+    ("ok_return_entry", "tv_struct.c", O0,
+     'probe process("@BIN@").function("add").return { println($return, " ", @entry($a + $b), " ", $$parms) }'),
+    ("ok_return_two", "tv_struct.c", O2,
+     'probe process("@BIN@").function("walk").return { println($p, @entry($depth)) }'
+     ' probe process("@BIN@").function("add").return { println($a) }'),
 ]

@@ -28,6 +28,20 @@ def first_errors(stderr: str, binary: Path, source: Path) -> list[str]:
     return out[:2]
 
 
+def listing(stdout: str, binary: Path, source: Path) -> list[str]:
+    """The -p2 lines stapy reproduces: globals and probes (stap's synthesized functions are left out)."""
+    out, section = [], None
+    for line in stdout.splitlines():
+        if line.startswith("# "):
+            section = line
+            if line in ("# globals", "# probes"):
+                out.append(line)
+            continue
+        if section in ("# globals", "# probes"):
+            out.append(normalize(line, binary, source))
+    return out
+
+
 def normalize(text: str, binary: Path, source: Path) -> str:
     return text.replace(str(source), "@SRC@").replace(str(binary), "@BIN@")
 
@@ -38,7 +52,8 @@ def main():
         binary = build_target(target, flags=flags)
         source = next(BUILD.glob(binary.name + ".c"))
         r = subprocess.run([STAP, "-p2", "-e", script.replace("@BIN@", str(binary))], capture_output=True, text=True)
-        rec[name] = {"ok": r.returncode == 0, "errors": first_errors(r.stderr, binary, source)}
+        rec[name] = {"ok": r.returncode == 0, "errors": first_errors(r.stderr, binary, source),
+                     "listing": listing(r.stdout, binary, source) if r.returncode == 0 else []}
     (HERE / "errors.json").write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
 
 

@@ -27,15 +27,26 @@ def run_p2(script: str):
     err = io.StringIO()
     out = io.StringIO()
     status = Session(Options(script_text=script, last_pass=2), stdout=out, stderr=err).main()
-    return status, err.getvalue()
+    return status, err.getvalue(), out.getvalue()
 
 
 @pytest.mark.parametrize("name,target,flags,script", CASES, ids=[c[0] for c in CASES])
 def test_pass2_like_stap(name, target, flags, script):
     binary = build_target(target, flags=flags)
     source = next(BUILD.glob(binary.name + ".c"))
-    status, stderr = run_p2(script.replace("@BIN@", str(binary)))
+    status, stderr, stdout = run_p2(script.replace("@BIN@", str(binary)))
     want = EXPECTED[name]
     assert (status == 0) == want["ok"], stderr
     got = [_normalize(line, binary, source) for line in stderr.splitlines() if line.startswith("semantic error:")][:2]
     assert got == [_normalize(line, binary, source) for line in want["errors"]]
+    if want["ok"]:
+        lines, section = [], None
+        for line in stdout.splitlines():
+            if line.startswith("# "):
+                section = line
+                if line in ("# globals", "# probes"):
+                    lines.append(line)
+                continue
+            if section in ("# globals", "# probes"):
+                lines.append(_normalize(line, binary, source))
+        assert lines == want["listing"]
