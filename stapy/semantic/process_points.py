@@ -95,15 +95,21 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
         raise ProbePointError("probe point mismatch", head.tok)
     pid = value if isinstance(value, int) else None
     exe = None
+    lifecycle = bool(names) and (names[0] in _LIFECYCLE or names[0] in _SYSCALL)
     if isinstance(value, str):
         try:
             exe = resolve_process_path(value)
-        except ResolveError:
-            raise ProbePointError("no match", None, key="no match") from None
+        except ResolveError as e:
+            if lifecycle:
+                exe = value  # stap keeps begin/end/thread/syscall points on paths it cannot find
+            elif "/" in value:
+                raise ProbePointError("no match", None, key="no match") from None
+            else:  # a bare name not found on $PATH
+                raise ProbePointError(str(e), None, key="cannot find executable") from None
     if not names:
         raise ProbePointError("no match", head.tok)
 
-    if names[0] in _LIFECYCLE or names[0] in _SYSCALL:
+    if lifecycle:
         family = "process." + ".".join(names)
         if family not in ("process.begin", "process.end", "process.thread.begin", "process.thread.end",
                           "process.syscall", "process.syscall.return"):

@@ -60,3 +60,18 @@ def test_process_begin_and_bare_process_under_c(cbuild):
     opts = Options(script_text='probe process.function("add") { println(1) }', last_pass=2, target_cmd=str(binary))
     assert Session(opts, out2, err2).main() == 0, err2.getvalue()
     assert f'process("{binary}").function("add@' in out2.getvalue()
+
+
+@pytest.mark.parametrize("point,expected", [
+    ('process("libc.so.6").function("malloc")', "semantic error: cannot find executable 'libc.so.6'\n"),
+    ('process("./nonexist").function("malloc")', "semantic error: no match\n"),
+])
+def test_missing_executables_as_stap_says(point, expected):
+    """Texts recorded from stap 4.8 -p2."""
+    status, out, err = p2(f"probe {point} {{ println(1) }}")
+    assert status == 1 and expected in err and "source:" in err
+
+
+def test_lifecycle_points_keep_paths_stap_cannot_find():
+    status, out, err = p2('probe process("nonexist").begin { println(1) }')
+    assert status == 0 and 'process("nonexist").begin /* <- process("nonexist").begin */' in out
