@@ -1,30 +1,23 @@
 """Target variables read from live processes: values are checked against what the target prints itself.
 
-Runs through tvrun.py (the pass-5 Runner driving stapy.runtime.engine.Engine) in a subprocess.
+Each test runs the stapy command line (`stapy -e SCRIPT -c ./target`) on a target built at test time.
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_target
+from conftest import build_target, run_stapy
 
-HERE = Path(__file__).resolve().parent
 O0 = ("-O0", "-g")
 O2 = ("-O2", "-g")
 
 
 def run(script: str, binary: Path, guru: bool = False):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    r = subprocess.run([sys.executable, str(HERE / "tvrun.py"), *(["-g"] if guru else []),
-                        script.replace("@BIN@", str(binary)), str(binary)],
-                       capture_output=True, text=True, timeout=60, env=env)
-    return r
+    """`stapy [-g] -e SCRIPT -c BINARY` (pass 5 drives the ptrace engine)."""
+    return run_stapy(*(["-g"] if guru else []), "-e", script.replace("@BIN@", str(binary)), "-c", str(binary))
 
 
 def program_line(out: str, prefix: str) -> str:
