@@ -45,6 +45,15 @@ def build_target(source: str | Path, *, flags: tuple[str, ...] = ("-O0", "-g"), 
     return out
 
 
+def pytest_configure(config):
+    """The `stapy` fixture comes from the installed package's pytest11 entry point; register the
+    same plugin when the tests run from a source tree that is not installed."""
+    if not config.pluginmanager.has_plugin("stapy"):
+        import stapy.pytest_plugin
+
+        config.pluginmanager.register(stapy.pytest_plugin, "stapy")
+
+
 @pytest.fixture
 def cbuild():
     return build_target
