@@ -28,9 +28,17 @@ def run(d: Draft) -> Draft:
                 g = _stat_global(n)
                 if g is None:
                     continue
+                shift = n.params[0].value if n.params and isinstance(n.params[0], ast.NumberLit) else 0
+                if shift < 0 or shift > 62:
+                    d.reporter.error(f"bit shift ({shift}) out of range <0..62>", n.tok, key="bit shift range")
+                    return d
                 g.stat_ops.add(n.op)
-                if n.op == "variance" and n.params and isinstance(n.params[0], ast.NumberLit):
-                    g.variance_shift = max(g.variance_shift, n.params[0].value)
+                if n.op == "variance":
+                    if g.variance_shift and shift != g.variance_shift:
+                        d.reporter.error(f"conflicting bit shifts declared (previously {g.variance_shift})", n.tok,
+                                         key="bit shift conflict")
+                        return d
+                    g.variance_shift = shift
             elif isinstance(n, ast.HistOp):
                 g = _stat_global(n)
                 if g is None:
