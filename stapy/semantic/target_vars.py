@@ -250,33 +250,16 @@ def _aggregate_name(t) -> str:
 
 
 def _decl_text(t) -> str:
-    s = t.strip()
-    die = s._die
-    from stapy.debuginfo.dwarf import DwarfModule  # noqa: F401  (only for the docstring's sake)
+    """` (FILE:LINE)` of a type's declaration, as stap's bad-aggregate message shows it."""
+    from stapy.debuginfo import dwarf
 
-    f = die.attributes.get("DW_AT_decl_file")
+    die = t.strip()._die
     line = die.attributes.get("DW_AT_decl_line")
-    if f is None or line is None:
+    mod = next((m for m in dwarf._MODULES.values() if m is not None and m.di is die.dwarfinfo), None)
+    path = mod.decl_file(die) if mod is not None else None
+    if line is None or not path:
         return ""
-    try:
-        lp = die.dwarfinfo.line_program_for_CU(die.cu)
-        entries = lp["file_entry"]
-        idx = f.value if lp.header["version"] >= 5 else f.value - 1
-        fe = entries[idx]
-        name = fe.name.decode()
-        dirs = lp["include_directory"]
-        d = dirs[fe.dir_index] if lp.header["version"] >= 5 or fe.dir_index > 0 else None
-        if d is not None and fe.dir_index > 0 or (lp.header["version"] >= 5 and d is not None):
-            dn = d.decode() if isinstance(d, bytes) else str(d)
-            if not name.startswith("/"):
-                name = dn.rstrip("/") + "/" + name
-        if not name.startswith("/"):
-            comp = die.cu.get_top_DIE().attributes.get("DW_AT_comp_dir")
-            if comp is not None:
-                name = comp.value.decode().rstrip("/") + "/" + name
-        return f" ({name}:{line.value})"
-    except Exception:
-        return ""
+    return f" ({path}:{line.value})"
 
 
 def _is_char(t) -> bool:
@@ -327,10 +310,7 @@ def apply_components(acc: Access, ctype, components, tok, addressof: bool, prett
                 inner = s.target.strip() if s.target is not None else None
                 if inner is None or inner.kind not in ("struct", "union", "class"):
                     raise TvError(f"invalid access '->{c.name}' vs. {s.stap_name()}", c.tok or tok)
-                if s.kind == "pointer":
-                    acc.steps.append(("deref",))
-                else:
-                    acc.steps.append(("deref",))
+                acc.steps.append(("deref",))
                 s = inner
             if s is None or s.kind not in ("struct", "union", "class"):
                 name = s.stap_name() if s is not None else "void"
@@ -355,13 +335,9 @@ def apply_components(acc: Access, ctype, components, tok, addressof: bool, prett
                 esize = elem.size if elem is not None else None
                 if esize is None:
                     raise TvError(f"invalid access '{shown}' vs. {s.stap_name()}", c.tok or tok)
-                dims = s.dims
-                if len(dims) > 1:    # int a[2][3]: a[i] is a row
-                    row = esize
-                    for d in dims[1:]:
-                        row *= d or 0
-                    esize = row
-                    raise TvError(f"invalid access '{shown}' vs. {s.stap_name()}", c.tok or tok)
+                if len(s.dims) > 1:
+                    raise TvError(f"invalid access '{shown}' vs. {s.stap_name()}: multi-dimensional arrays "
+                                  "are not supported yet", c.tok or tok)
                 acc.steps.append(("index", esize, idx_v))
                 t = elem
             elif s is not None and s.kind == "pointer" and s.target is not None and s.target.strip().kind != "void":
@@ -404,7 +380,7 @@ def pretty_items(acc: Access, t, full: bool, top: bool = True) -> list:
     if s is None or s.kind == "void":
         a = _copy(acc)
         a.read = ("int", 8, False)
-        return ["%p" if False else "", ("%p", a)]
+        return [("%p", a)]
     k = s.kind
     if k in ("base", "enum"):
         a = _copy(acc)
@@ -561,13 +537,11 @@ class Resolver:
             save_at_entry(self, p, scope)
 
     def trial(self, e, scope) -> bool:
-        found = False
         for n in walk(e):
             if isinstance(n, (ast.TargetSymbol, ast.CastOp, ast.AtVar)):
-                found = True
                 if not self.resolve_node(n, scope, entry=scope.is_return, quiet=True):
                     return False
-        return found or True
+        return True
 
     def entry(self, n, scope):
         if not scope.is_return:
@@ -586,8 +560,6 @@ class Resolver:
                 n.tv_error = (ex.message, ex.tok or n.tok)
                 n.tv_more = list(getattr(ex, "more", ()))
             return False
-        if quiet:
-            n.tv_trial = (plan, typ)
         n.tv = plan
         n.type = typ
         return True
