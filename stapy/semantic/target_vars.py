@@ -392,7 +392,8 @@ def pretty_items(acc: Access, t, full: bool, top: bool = True) -> list:
             return ["?"]
         if k == "base" and s.encoding in ("signed_char", "unsigned_char", "utf"):
             return [("'%#c'", a)]
-        return [("%u" if a.read[2] is False else "%i", a)]
+        # stap looks at DW_AT_encoding only: DW_ATE_unsigned is %u, anything else (enums, bool) %i
+        return [("%u" if s.encoding == "unsigned" else "%i", a)]
     if k == "array":
         if not top and not full:
             return ["[...]"]
@@ -466,7 +467,7 @@ def pretty_items(acc: Access, t, full: bool, top: bool = True) -> list:
                     continue
                 signed = mt.encoding in ("signed", "signed_char") if mt.kind == "base" else _enum_signed(mt)
                 a.read = ("bits", m.bit_offset, m.bit_size, signed)
-                out.append(("%u" if not signed else "%i", a))
+                out.append(("%u" if mt.encoding in ("unsigned", "unsigned_char") else "%i", a))
             else:
                 out.extend(pretty_items(a, m.type, full, False))
         out.append("}")
@@ -613,7 +614,8 @@ class Resolver:
         if pretty:
             a2, t = apply_components(acc, ctype, plain, n.tok, False, pretty=True) if plain else (acc, ctype)
             if plain and a2.read[0] == "bits":
-                return Plan("pretty", items=[("%i" if a2.read[3] else "%u", a2)]), STRING
+                enc = t.strip().encoding if t is not None else None
+                return Plan("pretty", items=[("%u" if enc in ("unsigned", "unsigned_char") else "%i", a2)]), STRING
             items = _merge(pretty_items(a2, t, pretty == "$$"))
             return Plan("pretty", items=items), STRING
         acc, t = apply_components(acc, ctype, plain, n.tok, getattr(n, "addressof", False))

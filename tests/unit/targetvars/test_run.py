@@ -148,3 +148,34 @@ def test_return_probe_sees_entry_values_of_modified_parameters(flags):
     depth, total = map(int, re.findall(r"=(\d+)", walk))
     assert f"at return p={p} id=7 return={total + depth:#x}\n" in r.stdout
     assert int(p) != 0
+
+
+def test_statement_probe_sees_nested_scopes():
+    src = (Path(__file__).resolve().parents[2] / "targets" / "tv_scopes.c").read_text()
+    line = next(i for i, text in enumerate(src.splitlines(), 1) if "PROBE-HERE" in text)
+    binary = build_target("tv_scopes.c", flags=O0)
+    script = (f'probe process("@BIN@").statement("loop@*:{line}") {{'
+              ' printf("iter t=%d i=%d n=%d acc=%d | %s | %s | %s\\n", $t, $i, $n, $acc, $$vars, $$locals, $$parms) }')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    iters = [ln for ln in r.stdout.splitlines() if ln.startswith("iter ")]
+    prog = [ln for ln in iters if "|" not in ln]
+    stap = [ln for ln in iters if "|" in ln]
+    assert len(prog) == len(stap) == 4
+    for p_line, s_line in zip(prog, stap):
+        head, vars_, locals_, parms = s_line.split(" | ")
+        assert head == p_line
+        t, i, n, acc = (int(v) for v in re.findall(r"=(-?\d+)", p_line))
+        # innermost scope first (stap's getscopes order), file scope left out
+        assert vars_ == f"t={t:#x} i={i:#x} n={n:#x} acc={acc:#x}"
+        assert locals_ == f"t={t:#x} i={i:#x} acc={acc:#x}"
+        assert parms == f"n={n:#x}"
+
+
+def test_defined_is_decided_in_pass_2():
+    binary = build_target("tv_struct.c", flags=O0)
+    script = 'probe process("@BIN@").function("add") { println("D ", @defined($zz) ? $zz : 7, @defined($a), $a) }'
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    a = re.search(r"add a=(\d+)", r.stdout).group(1)
+    assert f"D 71{a}\n" in r.stdout
