@@ -250,10 +250,14 @@ class Preprocessor:
         self.namespace: dict[str, Macro] = {}
         self.acts: list[_Activation] = []
         self.pp_state: list[list] = []  # [token, state]
+        self.pushback: Token | None = None  # a token the fast path in next() read ahead
 
     # -- stage 1: macros ----------------------------------------------------
     def _next_pp1(self):
         if not self.acts:
+            if self.pushback is not None:
+                t, self.pushback = self.pushback, None
+                return t
             return self.lexer.scan()
         act = self.acts[-1]
         if act.cursor < len(act.macro.body):
@@ -384,6 +388,12 @@ class Preprocessor:
     # -- stage 2: conditionals ----------------------------------------------
     def next(self) -> Token | None:
         """The next token after preprocessing, or None at the end."""
+        if not self.acts and not self.pp_state:
+            # fast path: straight from the lexer unless the token is a preprocessor word
+            t = self.lexer.scan()
+            if t is None or t.kind != OPERATOR or t.text[0] not in "%@":
+                return t
+            self.pushback = t
         while True:
             pp = self.pp_state[-1][1] if self.pp_state else "none"
             if pp in ("skip_then", "skip_else"):
