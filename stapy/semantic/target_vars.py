@@ -489,6 +489,22 @@ def _merge(items) -> list:
 
 
 # ----------------------------------------------------------------------------- the pass
+_TARGET_NODES = (ast.TargetSymbol, ast.CastOp, ast.AtVar, ast.EntryOp, ast.DefinedOp)
+
+
+def _own_copy(body):
+    """A copy of a probe body that keeps the symbol resolution (draft.clone drops it)."""
+    from stapy.semantic.draft import clone
+
+    new = clone(body)
+    for a, b in zip(walk(body), walk(new)):
+        if getattr(a, "referent", None) is not None:
+            b.referent = a.referent
+        if isinstance(a, ast.Expr) and getattr(a, "type", None) is not None and getattr(b, "type", None) is None:
+            b.type = a.type
+    return new
+
+
 class Resolver:
     def __init__(self, d: Draft):
         self.d = d
@@ -496,7 +512,11 @@ class Resolver:
         self.entry_tick = 0  # stap's counter in gen_mapped_saved_return names
 
     def run(self):
+        seen: set = set()
         for p in list(self.d.probes):  # save_at_entry inserts synthetic .call probes
+            if id(p.body) in seen and any(isinstance(n, _TARGET_NODES) for n in walk(p.body)):
+                p.body = _own_copy(p.body)  # the sites of one wildcard share a body; plans are per site
+            seen.add(id(p.body))
             self.probe(p)
 
     def probe(self, p):

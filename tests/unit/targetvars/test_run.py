@@ -179,3 +179,15 @@ def test_defined_is_decided_in_pass_2():
     assert r.returncode == 0, r.stderr
     a = re.search(r"add a=(\d+)", r.stdout).group(1)
     assert f"D 71{a}\n" in r.stdout
+
+
+def test_wildcard_sites_each_get_their_own_variables():
+    binary = build_target("tv_struct.c", flags=O2)
+    script = ('probe process("@BIN@").function("*") { if (ppfunc() == "add" || ppfunc() == "walk")'
+              ' println("W ", ppfunc(), " ", $$parms) }')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    a, b = re.search(r"add a=(\d+) b=(\d+)", r.stdout).groups()
+    depth = re.search(r"walk depth=(\d+)", r.stdout).group(1)
+    assert f"W add a={int(a):#x} b={int(b):#x}\n" in r.stdout
+    assert re.search(rf"^W walk p=0x[0-9a-f]+ depth={int(depth):#x}$", r.stdout, re.M), r.stdout
