@@ -8,6 +8,8 @@ StapError for the session to render before `Pass 2: analysis failed.`.
 """
 from __future__ import annotations
 
+import time
+
 from stapy.diagnostics import StapError, render_diagnostics
 from stapy.semantic import (conditions, dedup_functions, derive_probes, elide, foreach_mutation, global_dump,
                             infer_types, nesting, resolve_symbols, stable_calls, stats_usage)
@@ -61,6 +63,8 @@ def user_files_of(parsed) -> list:
 
 def analyze(parsed, options, stderr) -> Program:
     """Run pass 2 and return the Program; raise StapError when it fails."""
+    import os
+    started = (os.times(), time.monotonic())
     reporter = Reporter(options)
     d = Draft(options=options, reporter=reporter, library=library_of(parsed), user_files=user_files_of(parsed))
     _check_global_inits(d)
@@ -72,6 +76,8 @@ def analyze(parsed, options, stderr) -> Program:
             pass
     if not reporter.failed and not any(not p.synthetic for p in d.probes):
         reporter.error("no probes found", None, key="no probes found")
+    if options.verbose:
+        reporter.diagnostics.append(_analyzed_line(d, started))
     _warn_unused_args(d, getattr(parsed, "used_args", None))
     if options.warnings_as_errors and reporter.warning_count and not reporter.failed:
         reporter.error_count += 1
@@ -85,6 +91,34 @@ def analyze(parsed, options, stderr) -> Program:
     program.warnings = diagnostics
     program.suppressed = (reporter.suppressed_errors, reporter.suppressed_warnings)
     return program
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _analyzed_line(d: Draft, started):
+    """stap's -v summary of pass 2 (main.cxx), memory and times from /proc like getmemusage()."""
+    import os
+
+    from stapy.diagnostics import Diagnostic
+
+    t0, m0 = started
+    t1 = os.times()
+    usr = int((t1.user - t0.user) * 1000)
+    sys_ = int((t1.system - t0.system) * 1000)
+    real = int((time.monotonic() - m0) * 1000)
+    try:
+        with open("/proc/self/statm") as f:
+            size, res, shr, _text, _lib, data = (int(x) for x in f.read().split()[:6])
+        kb = os.sysconf("SC_PAGE_SIZE") // 1024
+        mem = f"{size * kb}virt/{res * kb}res/{shr * kb}shr/{data * kb}data kb"
+    except (OSError, ValueError):
+        mem = "0virt/0res/0shr/0data kb"
+    text = (f"Pass 2: analyzed script: {_plural(len(d.probes), 'probe')}, "
+            f"{_plural(len(d.functions), 'function')}, {_plural(len(d.embeds), 'embed')}, "
+            f"{_plural(len(d.globals), 'global')} using {mem}, in {usr}usr/{sys_}sys/{real}real ms.")
+    return Diagnostic("", text)
 
 
 def _warn_unused_args(d: Draft, used) -> None:
