@@ -363,7 +363,20 @@ class Resolver:
 
 
 def run(d: Draft) -> Draft:
-    Resolver(d).run()
+    r = Resolver(d)
+    r.run()
+    # top-level %{ %} blocks: the user's, then those of tapset files that were pulled in (as stap's s.files)
+    pulled = []
+    for fd in d.functions.values():
+        f = getattr(fd, "_file", None)
+        if f is not None and f not in d.user_files and all(f is not x for x in pulled):
+            pulled.append(f)
+    for g in d.globals:
+        for decl, f in d.library.globals(g.name):
+            if decl is g.decl and all(f is not x for x in pulled):
+                pulled.append(f)
+    for f in list(d.user_files) + pulled:
+        d.embeds.extend(f.embeds)
     for p in d.probes:
         pass
     return d
