@@ -643,7 +643,8 @@ def _resolve_labels(ctx: _Ctx, spec: FunctionSpec, label: str) -> list[ProbeSite
                               f".label({_q(lname)})")
                         out.append(ProbeSite(ctx.module, addr, f.entry_pc, "label", False, f.name, f.decl_file,
                                              line.value if line is not None else f.decl_line, pp,
-                                             ctx.pc_text(addr), pp, ctx.exe, f, label=lname))
+                                             ctx.pc_text(addr), pp[:pp.rindex(".label(")], ctx.exe, f,
+                                             label=lname))     # -p2 shows the function part only
                 elif d.tag in ("DW_TAG_lexical_block",) and d.has_children:
                     stack.extend(d.iter_children())
     return out
