@@ -274,6 +274,8 @@ def _scalar_read(t, tok) -> tuple:
         return ("int", 8, False)
     if s.kind in ("base", "enum"):
         size = s.size or 8
+        if size > 8:
+            raise TvError(f"unsupported type size {size} for {s.stap_name()}", tok)
         signed = s.encoding in ("signed", "signed_char") if s.kind == "base" else _enum_signed(s)
         return ("int", size, signed)
     if s.kind in ("pointer", "reference", "rvalue_reference", "function"):
