@@ -11,6 +11,9 @@ cfi.py         .eh_frame/.debug_frame rules and the unwinder behind ubacktrace (
 sdt.py         .note.stapsdt markers and their operands
 lookup.py      types and globals by name (@cast, @var)
 target_vars.py $name / $$vars / $$parms / $$locals / $return / $argN of a probe site
+paths.py       process("P") / library("L") -> files (stap's PATH rule, #! scripts, DT_NEEDED)
+function_spec.py  "[scope::]func[@file[:lines]]" parsing and matching
+prologue.py    the address a function probe plants at (stap's prologue search)
 resolve.py     process(...) probe points -> ProbeSite (address, pp text, -p2 text), stap's rules
 stap_order.py  the order stap 4.8 visits a CU's functions (for -p2 order)
 listing.py     -l / -L lines

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import bisect
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from . import elf as elfmod
 from .lines import FileTable, LineTable
-from .locations import Location, location_at, translate_expr
+from .locations import Location, location_at
 from .types import CType, type_of
 
 _SCOPE_TAGS = ("DW_TAG_namespace", "DW_TAG_structure_type", "DW_TAG_class_type", "DW_TAG_union_type")

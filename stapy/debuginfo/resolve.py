@@ -21,30 +21,38 @@ ProbeSite fields:
     is_return   .return was asked for (then `address` is the real entry, per stap PR13200)
     function    function name (DWARF name, or symbol name) or '' ; decl_file / decl_line (None without DWARF)
     pp          the text stap prints for it with -l / in pp(), e.g. process("/p").function("add@/p.c:6")
-    pc_text     '.dynamic+0x1143' (ET_DYN) or '.absolute+0x401136' (ET_EXEC), as -p2 prints in /* pc=... */
+    pc_text     '.dynamic+0x1143' (ET_DYN) or '.absolute+0x1136' (ET_EXEC: relative to the first segment),
+                as -p2 prints in /* pc=... */
     p2_text     the -p2 location text: pp, except marks and plts print as process("/p").statement(0xADDR)
     dwarf_function  dwarf.Function or None (use dwarf_for(open_elf(module)).variables(site.dwarf_function, address))
     sdt         sdt.SdtProbe for marks; plt_name for plts; label for labels
-Results come in stap's order where it is cheap to follow (CU order, DWARF functions before inline
-instances, then symbol-table-only functions by address); -l sorts anyway.
+Results come in stap 4.8's -p2 order: CU order; in each CU its function cache order (stap_order.py),
+functions before inline instances; then symbol-table-only functions by address.
+Path rules live in paths.py, spec parsing/matching in function_spec.py, entry addresses in prologue.py.
 """
 from __future__ import annotations
 
 import bisect
 import fnmatch
-import glob
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import elf as elfmod
 from .dwarf import DwarfModule, Function, dwarf_for
+from .function_spec import FunctionSpec, parse_function_spec
+from .function_spec import file_matches as _file_matches
+from .function_spec import has_wildcard as _has_wildcard
+from .function_spec import name_matches as _name_matches
+from .function_spec import scopes_match as _scopes_match
+from .paths import ResolveError, resolve_library_path, resolve_process_path, resolve_process_paths
+from .prologue import prologue_end
+from .prologue import wants_prologue as _wants_prologue
 from .sdt import SdtProbe, sdt_probes
 from .stap_order import function_cache
 
-
-class ResolveError(Exception):
-    pass
+__all__ = ["ProbeSite", "ResolveError", "FunctionSpec", "parse_function_spec", "prologue_end",
+           "resolve_process_path", "resolve_process_paths", "resolve_library_path", "resolve_process_probe"]
 
 
 @dataclass(frozen=True)
@@ -67,225 +75,8 @@ class ProbeSite:
     label: str | None = None
 
 
-# --- paths ---------------------------------------------------------------------------------
-def _shebang_interpreter(path: str) -> str | None:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(256)
-    except OSError:
-        return None
-    if not head.startswith(b"#!"):
-        return None
-    line = head[2:].split(b"\n", 1)[0].strip()
-    return line.split()[0].decode() if line else None
-
-
-def resolve_process_path(arg: str, cwd: str | None = None, env_path: str | None = None) -> str:
-    cwd = cwd or os.getcwd()
-    if arg.startswith("/"):
-        cand = arg
-    elif "/" in arg:
-        cand = os.path.join(cwd, arg)
-    else:
-        cand = None
-        for d in (env_path if env_path is not None else os.environ.get("PATH", "")).split(":"):
-            p = os.path.join(d or ".", arg)
-            if os.path.isfile(p) and os.access(p, os.X_OK):
-                cand = p
-                break
-        if cand is None:
-            raise ResolveError(f"cannot find executable '{arg}'")
-    if not os.path.exists(cand):
-        raise ResolveError(f"cannot find executable '{arg}'")
-    real = os.path.realpath(cand)
-    if not elfmod.is_elf(real):
-        interp = _shebang_interpreter(real)
-        if interp is None:
-            raise ResolveError(f"'{arg}' is not an ELF file")
-        return resolve_process_path(interp, cwd, env_path)
-    return real
-
-
-def resolve_process_paths(pattern: str, cwd: str | None = None, env_path: str | None = None) -> list[str]:
-    """Like resolve_process_path, but a glob pattern may name several executables."""
-    if any(c in pattern for c in "*?["):
-        base = pattern if pattern.startswith("/") else os.path.join(cwd or os.getcwd(), pattern)
-        out = []
-        for p in sorted(glob.glob(base)):
-            if os.path.isfile(p) and elfmod.is_elf(p):
-                out.append(os.path.realpath(p))
-        return sorted(set(out))
-    return [resolve_process_path(pattern, cwd, env_path)]
-
-
-_LIB_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
-             "/usr/local/lib")
-
-
-def _needed_libraries(exe: str, env: dict | None) -> list[str]:
-    """DT_NEEDED of exe (recursively), found through RUNPATH/RPATH, LD_LIBRARY_PATH and the usual dirs."""
-    env = os.environ if env is None else env
-    seen: dict[str, str] = {}
-    todo = [exe]
-    while todo:
-        cur = todo.pop(0)
-        try:
-            ef = elfmod.open_elf(cur)
-            dyn = ef.section(".dynamic")
-        except (OSError, ValueError):
-            continue
-        if dyn is None:
-            continue
-        needed, paths = [], []
-        for tag in dyn.iter_tags():
-            if tag.entry.d_tag == "DT_NEEDED":
-                needed.append(tag.needed)
-            elif tag.entry.d_tag in ("DT_RUNPATH", "DT_RPATH"):
-                rp = tag.runpath if tag.entry.d_tag == "DT_RUNPATH" else tag.rpath
-                paths += [p.replace("$ORIGIN", os.path.dirname(cur)) for p in rp.split(":")]
-        dirs = [d for d in env.get("LD_LIBRARY_PATH", "").split(":") if d] + paths + list(_LIB_DIRS)
-        for n in needed:
-            if n in seen:
-                continue
-            for d in dirs:
-                p = os.path.join(d, n)
-                if os.path.isfile(p):
-                    seen[n] = os.path.realpath(p)
-                    todo.append(p)
-                    break
-    interp = None
-    try:
-        interp = elfmod.open_elf(exe).interp
-    except (OSError, ValueError):
-        pass
-    out = list(dict.fromkeys(seen.values()))
-    if interp and os.path.exists(interp):
-        out.append(os.path.realpath(interp))
-    return list(dict.fromkeys(out))
-
-
-def resolve_library_path(lib: str, exe: str, env: dict | None = None) -> list[str]:
-    if lib.startswith("/"):
-        return sorted({os.path.realpath(p) for p in glob.glob(lib)}) if any(c in lib for c in "*?[") else (
-            [os.path.realpath(lib)] if os.path.exists(lib) else [])
-    libs = _needed_libraries(exe, env)
-    hits = [p for p in libs if fnmatch.fnmatchcase(os.path.basename(p), lib) or fnmatch.fnmatchcase(p, lib)
-            or fnmatch.fnmatchcase(os.path.basename(p), lib + "*")]
-    if hits or any(c in lib for c in "*?["):
-        return hits
-    for d in _LIB_DIRS:
-        p = os.path.join(d, lib)
-        if os.path.exists(p):
-            return [os.path.realpath(p)]
-    return []
-
-
-# --- function specs --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FunctionSpec:
-    scopes: tuple[str, ...]
-    function: str
-    file: str | None
-    line_kind: str            # 'none' 'absolute' 'range' 'list' 'wildcard' 'relative'
-    lines: tuple[int, ...]
-
-
-def parse_function_spec(spec: str) -> FunctionSpec:
-    """`[scope::]func[@file[:N|:N-M|:N,M|:*|+N]]` [tapsets.cxx dwarf_query::parse_function_spec]."""
-    scopes: tuple[str, ...] = ()
-    at = spec.find("@")
-    head = spec if at < 0 else spec[:at]
-    if "::" in head:
-        parts = head.split("::")
-        scopes, head = tuple(parts[:-1]), parts[-1]
-    if at < 0:
-        return FunctionSpec(scopes, head, None, "none", ())
-    rest = spec[at + 1:]
-    m = re.search(r"[:+]", rest)
-    if not m:
-        return FunctionSpec(scopes, head, rest, "none", ())
-    file, sep, tail = rest[:m.start()], rest[m.start()], rest[m.start() + 1:]
-    if sep == "+":
-        return FunctionSpec(scopes, head, file, "relative", (int(tail),))
-    if tail == "*":
-        return FunctionSpec(scopes, head, file, "wildcard", ())
-    if "-" in tail:
-        a, b = tail.split("-", 1)
-        return FunctionSpec(scopes, head, file, "range", tuple(range(int(a), int(b) + 1)))
-    if "," in tail:
-        return FunctionSpec(scopes, head, file, "list", tuple(int(x) for x in tail.split(",")))
-    return FunctionSpec(scopes, head, file, "absolute", (int(tail),))
-
-
 # [dwflpp.cxx build_user_blocklist] these do not use the normal entry ABI, so no .return probes
 _RETURN_BLOCKLIST = re.compile(r"^(_start|__.*\.get_pc_thunk\..*)$")
-
-
-def _has_wildcard(s: str) -> bool:
-    return any(c in s for c in "*?[")
-
-
-def _name_matches(name: str, pattern: str) -> bool:
-    if _has_wildcard(pattern) and name.startswith("__pfx_") and "__pfx" not in pattern:
-        return False
-    return fnmatch.fnmatchcase(name, pattern)
-
-
-def _file_matches(path: str | None, pattern: str) -> bool:
-    if not path:
-        return False
-    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, "*/" + pattern)
-
-
-def _scopes_match(func: Function, scopes: tuple[str, ...]) -> bool:
-    if not scopes:
-        return True
-    have = func.scopes
-    if len(have) < len(scopes):
-        return False
-    return all(_name_matches(h, s) for h, s in zip(have[len(have) - len(scopes):], scopes))
-
-
-# --- entry address [dwflpp.cxx resolve_prologue_endings] -----------------------------------------
-def prologue_end(mod: DwarfModule, cu, func: Function) -> int:
-    """Address after the prologue: the line-table row after the entry row, unless the entry row
-    carries prologue_end, or is in another file than the declaration, or the next row leaves the function."""
-    lt = mod.line_table(cu)
-    rows, n = lt.rows, len(lt.rows)
-    entry = func.entry_pc
-    if not entry:
-        return entry
-    idx = lt.lower_bound(entry)
-    if idx >= n or rows[idx].address != entry:
-        return entry
-    entry_line = rows[idx].line
-    j = idx
-    post = rows[idx]
-    while j < n:
-        post = rows[j]
-        if not func.contains(post.address):
-            break
-        if post.prologue_end:
-            break
-        if func.decl_file != post.file:
-            break
-        if post.line != entry_line:
-            break
-        if j != idx:
-            break
-        j += 1
-    addr = post.address
-    if not func.contains(addr):
-        addr = rows[j - 1].address if j - 1 >= 0 else entry
-    return addr
-
-
-def _wants_prologue(mod: DwarfModule, cu, mode: str) -> bool:
-    if mode == "never":
-        return False
-    if mode == "always":
-        return True
-    return not mod.has_location_lists(cu)
 
 
 # --- the resolver -----------------------------------------------------------------------------------
