@@ -5,9 +5,9 @@ dwarf_getfuncs order (non-declaration subprograms) [dwflpp.cxx ensure_cu_functio
 wildcard walks that map from begin() [iterate_over_functions].  Debian's stap 4.8 is built with
 g++ 12, so the order is libstdc++'s: std::hash<std::string> (MurmurHash2-64 with seed 0xc70f6907),
 prime bucket counts (11 elements' worth to start, doubling), a new key goes to the front of the
-list (or of its bucket), an equal key goes before the first equal one (a user std::hash specialization counts as "fast": no
-small-table hint).  Checked against stap48 -p2
-on C and C++ targets (tests/unit/debuginfo: the *_p2 goldens compared in order).
+list (or of its bucket), an equal key goes before the first equal one (a user std::hash
+specialization counts as "fast": no small-table hint).  Checked against stap48 -p2 (the *_p2
+goldens, in order) and against a real libstdc++ multimap (test_stap_order.py).
 
 cache_order(names) -> [index]   the visiting order of names given in insertion order
 Multimap                        insert(key, value) / insert_range(pairs) / items() in iteration order
