@@ -344,7 +344,7 @@ class Inference:
             if ee is None:
                 continue
             ft = decl.index_types[i]
-            self.t = ft if expect else None  # 4.8: array indexes get no expected type, foreach keys do
+            self.t = ft
             self.expr(ee)
             at = ee.type
             if at in (STRING, LONG) and ft is None:
@@ -393,7 +393,7 @@ class Inference:
             for i, ee in enumerate(e.args):
                 p = fd.params[i]
                 ft = p.type
-                self.t = None
+                self.t = None  # 4.8 passes no expected type into call arguments
                 self.expr(ee)
                 at = ee.type
                 if at in (STRING, LONG) and ft is None:
