@@ -175,6 +175,28 @@ def link_library(objects: list, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def compile_embedded_c(source: str, out: Path, maxstringlen: int) -> Path:
+    """cc -c -fPIC the program's embedded C against stapy_embed.h; a failure is a pass-4 error."""
+    import subprocess
+    import tempfile
+
+    from stapy.codegen.embedded import header
+    from stapy.diagnostics import Diagnostic, StapError
+
+    with tempfile.TemporaryDirectory(prefix="stapy-embed-") as tmp:
+        Path(tmp, "stapy_embed.h").write_text(header(maxstringlen))
+        src = Path(tmp, "embedded.c")
+        src.write_text(source)
+        tmp_out = out.with_suffix(f".tmp{os.getpid()}.o")
+        r = subprocess.run(["cc", "-c", "-fPIC", "-O2", "-w", "-Werror=implicit-function-declaration", "-I", tmp, "-o", str(tmp_out), str(src)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            text = r.stderr.replace(str(src), "embedded.c").rstrip()
+            raise StapError([Diagnostic("error", "embedded C did not compile\n" + text)])
+        os.replace(tmp_out, out)
+    return out
+
+
 def _load_meta(obj: Path) -> Compiled | None:
     from stapy.semantic.program import Limits
 
@@ -216,8 +238,12 @@ def compile_program(translated, options) -> Compiled:
         if got is not None:
             return got[0]
     emit_object(translated.ir_text, obj, parsed=translated.extra.pop("module_ref", None))
+    objects = [obj, runtime_path]
+    c_source = translated.extra.get("embedded_c")
+    if c_source:
+        objects.append(compile_embedded_c(c_source, obj.with_suffix(".embed.o"), translated.limits.MAXSTRINGLEN))
     lib = obj.with_suffix(".so")
-    link_library([obj, runtime_path], lib)
+    link_library(objects, lib)
     _save_meta(obj, translated, runtime_path)
     return Compiled(str(obj), str(runtime_path), str(lib), translated.probes, translated.exctable,
                     translated.limits, translated.maxnesting)

@@ -35,7 +35,21 @@ def function_type(fdef) -> ir.FunctionType:
     return ir.FunctionType(I32, args)
 
 
-class Lowerer(ExprLowering, RegexLowering, StmtLowering, DataLowering, PrintLowering, BuiltinLowering):
+class EmbeddedCalls:
+    """Calls into the program's embedded C (stapy.codegen.embedded), compiled in pass 4."""
+
+    def expr_EmbeddedExpr(self, e):
+        fb = self.fb
+        is_str = e.type == STRING
+        sym = self.unit.embedded.expression(e.code, is_str)
+        if is_str:
+            dst = fb.temp_str()
+            self.b.call(fb.mb.declare(sym, ir.VoidType(), [PTR, PTR]), [fb.ctx, dst])
+            return dst
+        return self.b.call(fb.mb.declare(sym, I64, [PTR]), [fb.ctx])
+
+
+class Lowerer(EmbeddedCalls, ExprLowering, RegexLowering, StmtLowering, DataLowering, PrintLowering, BuiltinLowering):
     """Lowers one handler or one function body."""
 
     def __init__(self, unit, fb: FunctionBuilder, ret_slot=None, probe=None):
@@ -72,7 +86,7 @@ class Lowerer(ExprLowering, RegexLowering, StmtLowering, DataLowering, PrintLowe
         if not overloads:
             raise translation_error(f"unresolved function {e.name}", e.tok)
         first = overloads[0]
-        if first.native or first.embedded:
+        if first.native or (first.embedded and first.from_tapset):
             return self.call_builtin(first, e)
         fb = self.fb
         b = self.b
@@ -93,16 +107,29 @@ class Lowerer(ExprLowering, RegexLowering, StmtLowering, DataLowering, PrintLowe
         call_site = fb.new_site("call", e.tok)
         failed = fb.new_block("call.failed")
         done = fb.new_block("call.done")
+        embed_failed = None
         for fdef in overloads:
-            fn = self.functions[id(fdef)]
+            if fdef.embedded:  # embedded C (-g): its errors carry no site of their own
+                sym = self.unit.embedded.function(fdef)
+                fn = fb.mb.declare(sym, I32, [PTR] + [a.type for a in args] + [PTR])
+                if embed_failed is None:
+                    embed_failed = fb.new_block("embed.failed")
+                fail_to = embed_failed
+            else:
+                fn = self.functions[id(fdef)]
+                fail_to = failed
             status = b.call(fn, [fb.ctx, *args, ret])
             nxt = fb.new_block("call.next")
-            sw = b.switch(status, failed)
+            sw = b.switch(status, fail_to)
             sw.add_case(c32(abi.STATUS_OK), done)
             sw.add_case(c32(abi.STATUS_NEXT), nxt)
             sw.add_case(c32(abi.STATUS_ABORT), self.abort_block)
             b.position_at_end(nxt)
         fb.raise_error("overload", e.tok, b"all functions exhausted")
+        if embed_failed is not None:
+            b.position_at_end(embed_failed)
+            fb.set_error(fb.new_site("embedded", e.tok), None)
+            b.branch(fb.current_fixup())
         b.position_at_end(failed)
         slot = b.gep(fb.ctx_load("call_sites"), [fb.ctx_load("nesting")], source_etype=I64)
         b.store(c64(call_site), slot)
@@ -121,11 +148,14 @@ class Unit:
         self.options = options
         self.limits = program.limits
         self.functions: dict[int, ir.Function] = {}
+        from stapy.codegen.embedded import EmbeddedC
+
+        self.embedded = EmbeddedC(program, program.limits.MAXSTRINGLEN)
 
     def declare_functions(self) -> None:
         for fdef in self.program.functions:
             if fdef.native or fdef.embedded:
-                continue
+                continue  # builtins.py or embedded C (stapy.codegen.embedded)
             fn = ir.Function(self.mb.module, function_type(fdef), name=fdef.mangled)
             fn.linkage = "internal"
             self.functions[id(fdef)] = fn

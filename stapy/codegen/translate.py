@@ -122,4 +122,4 @@ def translate(program, options) -> Translated:
         raise StapError([Diagnostic("semantic error", f"stapy produced invalid IR: {e}")])
     return Translated(mb.module, mb.exctable, probes, limits, limits.MAXNESTING,
                       warnings=len(getattr(program, "warnings", []) or []), ir_text=text,
-                      extra={"module_ref": ref})
+                      extra={"module_ref": ref, "embedded_c": unit.embedded.source() if unit.embedded.used else None})
