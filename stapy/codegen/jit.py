@@ -198,7 +198,7 @@ def compile_embedded_c(source: str, out: Path, maxstringlen: int) -> Path:
 
 
 def _load_meta(obj: Path) -> Compiled | None:
-    from stapy.semantic.program import Limits
+    from types import SimpleNamespace
 
     try:
         meta = json.loads(_meta_path(obj).read_text())
@@ -209,7 +209,7 @@ def _load_meta(obj: Path) -> Compiled | None:
         return None
     table = ExceptionTable([Site(**s) for s in meta["sites"]])
     return Compiled(str(obj), meta["runtime"], str(lib), [ProbeInfo(**p) for p in meta["probes"]], table,
-                    Limits(**meta["limits"]), meta["maxnesting"], cached=True), meta
+                    SimpleNamespace(**meta["limits"]), meta["maxnesting"], cached=True), meta
 
 
 def lookup_cached(options) -> Compiled | None:

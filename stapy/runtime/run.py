@@ -32,16 +32,17 @@ params, location) and `self.compiled.exctable`.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
-import random
 import signal
 import sys
-import tempfile
 import time
 
 from stapy.codegen import abi
 
 STARTING, RUNNING, STOPPING, ERROR = "starting", "running", "stopping", "error"
+
+_LOAD_NAMES = itertools.count()
 
 HANDLER = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)
 WARN_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
@@ -106,12 +107,12 @@ class Runner:
         A private copy, because the same script may run twice in one process
         (tests, the REPL) and each run must start from fresh globals.
         """
-        import shutil
-
-        fd, private = tempfile.mkstemp(prefix="stapy-", suffix=".so")
-        os.close(fd)
+        with open(self.compiled.library_path, "rb") as f:
+            data = f.read()
+        fd, private = self._private_file()
         try:
-            shutil.copyfile(self.compiled.library_path, private)
+            os.write(fd, data)
+            os.close(fd)
             self.lib = ctypes.CDLL(private, mode=os.RTLD_NOW | os.RTLD_LOCAL)
         finally:
             os.unlink(private)
@@ -127,6 +128,21 @@ class Runner:
         if self.options.target_pid:
             self.set_target(self.options.target_pid)
         self._setup_context()
+
+    def _private_file(self) -> tuple[int, str]:
+        """A new file next to the cached library (or in the temp dir when that is not writable)."""
+        dirs = [os.path.dirname(self.compiled.library_path), os.environ.get("TMPDIR") or "/tmp"]
+        for d in dirs:
+            # names are never reused in a process: dlopen would hand back the library loaded under it before
+            for n in _LOAD_NAMES:
+                path = os.path.join(d, f".stapy-load-{os.getpid()}-{n}.so")
+                try:
+                    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700), path
+                except FileExistsError:
+                    continue
+                except OSError:
+                    break
+        raise OSError("no writable directory to load the compiled script from")
 
     def set_target(self, pid: int) -> None:
         """What target() returns (-x PID, or the -c command's pid once it exists)."""
@@ -354,6 +370,8 @@ class Runner:
             except (AttributeError, OSError, ValueError):
                 fd = None
             if fd is None:
+                import tempfile
+
                 self._capture = tempfile.TemporaryFile()
                 fd = self._capture.fileno()
         self._init(fd)
@@ -552,6 +570,8 @@ class Runner:
     @staticmethod
     def _jitter(period: int, rnd: int) -> int:
         if rnd:
+            import random
+
             return max(1, period + random.randint(-rnd, rnd))
         return period
 
