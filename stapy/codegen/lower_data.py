@@ -94,6 +94,10 @@ class Globals:
         out_cap = 1 << 16
         data = b.call(calloc, [c64(1), c64(out_cap)])
         b.call(declare_helper(mb, "stp_out_init"), [self.out, data, c64(out_cap), fn.args[0]])
+        bad = self.bad_histogram()
+        if bad:  # stat-common.c refuses the shape: the session does not start
+            b.ret(c32(bad))
+            return fn
         for g in self.program.globals:
             if not (g.is_array or g.type == STATS):
                 continue
@@ -117,6 +121,22 @@ class Globals:
             b.store(mem, self.define(g))
         b.ret(c32(0))
         return fn
+
+    INIT_HIST_INTERVAL_ZERO = 1
+    INIT_HIST_BUCKETS = 2
+
+    def bad_histogram(self) -> int:
+        """stapy_init's failure code for a linear histogram stap's _stp_stat_calc_buckets refuses, or 0."""
+        for g in self.program.globals:
+            htype, start, stop, step = hist_shape(g)
+            if htype != H.HIST_LINEAR:
+                continue
+            if step == 0:
+                return self.INIT_HIST_INTERVAL_ZERO
+            buckets = int((stop - start) / step) + 3  # C division truncates toward zero
+            if buckets > 128 or buckets < 3:
+                return self.INIT_HIST_BUCKETS
+        return 0
 
     def build_flush(self) -> ir.Function:
         """`i64 stapy_flush()`: write out what the output buffer holds."""

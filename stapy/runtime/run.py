@@ -55,6 +55,17 @@ PY_STR_STATUS_CB = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_ch
 READ_USER = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)
 
 
+class SessionStartFailed(Exception):
+    """stapy_init refused to start (a histogram shape stap's runtime rejects)."""
+
+
+INIT_WARNINGS = {
+    1: "histogram: interval cannot be zero.",
+    2: "histogram: Number of buckets must be between 1 and 126\nNumber_of_buckets = (stop - start) / interval.\n"
+       "Please adjust your start, stop, and interval values.",
+}
+
+
 class UserFault(Exception):
     """A tracee read failed inside a runner service; the message is stap's."""
 
@@ -374,7 +385,9 @@ class Runner:
 
                 self._capture = tempfile.TemporaryFile()
                 fd = self._capture.fileno()
-        self._init(fd)
+        rc = self._init(fd)
+        if rc:
+            raise SessionStartFailed(rc)
 
     def flush(self) -> None:
         self._flush()
@@ -483,7 +496,14 @@ class Runner:
 
     def run(self) -> int:
         self.load()
-        self.open_output()
+        try:
+            self.open_output()
+        except SessionStartFailed as failed:
+            from stapy.session import pass_failed
+
+            self.stderr.write(f"WARNING: {INIT_WARNINGS.get(failed.args[0], 'the session could not start')}\n")
+            self.stderr.write(pass_failed(5) + "\n")
+            return 1
         old = {}
         for s in (signal.SIGINT, signal.SIGTERM):
             try:
