@@ -12,6 +12,7 @@
     lower_data.py   globals, arrays, statistics, histograms
     lower_print.py  the print family (formats split at compile time)
     lower_target.py target variables ($var, @cast, @var, @entry) from pass 2's plans
-    builtins.py     native bodies of tapset functions, by name
+    builtins.py     native bodies of tapset functions, by name (+ builtins_context.py, builtins_user.py)
+    compiled.py     what pass 4 hands to pass 5 (ProbeInfo, Compiled), free of llvmlite
     embedded.py     embedded C under -g
 """
