@@ -602,6 +602,11 @@ class Resolver:
             got = self.sdt(n, scope, comps, pretty)
             if got is not None:
                 return got
+            if scope.site.kind == "plt":
+                ex = TvError(f"debuginfo scope not found for module '{scope.site.module}', cannot resolve "
+                             "context variable [man error::dwarf]", n.tok)
+                ex.more = [(f"unable to find plt variable '{n.name}' (alternatives: $$name)", n.tok)]
+                raise ex
             try:
                 return self.dwarf_var(n, scope, comps, pretty, entry)
             except TvError as ex:
@@ -658,6 +663,10 @@ class Resolver:
                 items.append("return=")
                 items.extend(self.one_var_items(acc, rtype, pretty))
             return Plan("pretty", items=_merge(items)), STRING
+        if name == "$$return":  # not a .return probe: stap looks for a local called `$return`
+            ex = scope.unknown_local("$return", n.tok)
+            ex.more = [(ex.message, n.tok)]
+            raise ex
         first = True
         for die in scope.context_vars(name):
             from stapy.debuginfo.dwarf import die_name
@@ -824,7 +833,7 @@ def report_unresolved(inf, e) -> None:
     """infer_types found a target expression that pass 2 could not resolve and that survived elision."""
     inf.rep.error(e.tv_error[0], e.tv_error[1], key="tv " + e.tv_error[0])
     for msg, tok in getattr(e, "tv_more", ()):
-        inf.rep.error(msg, tok, key="tv " + msg)
+        inf.rep.error(msg, tok, key="tv more " + msg)
 
 
 def infer_hook(inf, e, t) -> None:

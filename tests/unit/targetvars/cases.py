@@ -30,6 +30,11 @@ CASES = [
     ("sdt_arg_out_of_range", "tv_sdt.c", O2, 'probe process("@BIN@").mark("tick") { println($arg6) }'),
     ("sdt_arg_member", "tv_sdt.c", O2, 'probe process("@BIN@").mark("tick") { println($arg1->x) }'),
     ("sdt_no_args", "tv_sdt.c", O2, 'probe process("@BIN@").mark("bare") { println($arg1) }'),
+    ("plt_arg", "tv_struct.c", O0, 'probe process("@BIN@").plt("printf") { println($arg1) }'),
+    ("ok_plt_name", "tv_struct.c", O0, 'probe process("@BIN@").plt("printf") { println($$name) }'),
+    ("dollar_dollar_name", "tv_struct.c", O0, 'probe process("@BIN@").function("add") { println($$name) }'),
+    ("context_vars_O2", "tv_struct.c", O2,
+     'probe process("@BIN@").function("walk") { println($$vars, $$locals$, $$parms$$, $$return) }'),
     # these resolve: pass 2 succeeds in both
     ("ok_chain", "tv_struct.c", O0,
      'probe process("@BIN@").function("show") { println($n->in->a, $n->vals[2], $n->name, &$c, $n$, $$vars$$) }'),
