@@ -209,6 +209,8 @@ class _Eval:
             return ("val", c64(acc.base[1]))
         if kind == "return":
             return ("val", self.reg_named("rax", False))
+        if kind == "reg":
+            return ("val", self.reg_named(acc.base[1], acc.entry))
         if kind == "expr":
             return ("mem", self.low.long_expr(acc.base[1]))
         if kind == "sdt":

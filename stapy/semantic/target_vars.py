@@ -527,7 +527,8 @@ class Resolver:
         if not nodes:
             return
         scope = ProbeScope(p)
-        if scope.site is None and not any(isinstance(n, ast.DefinedOp) for n in nodes):
+        if scope.site is None and not scope.family.startswith("process.") and \
+                not any(isinstance(n, ast.DefinedOp) for n in nodes):
             return
         # writes need -g
         for n in nodes:
@@ -596,6 +597,8 @@ class Resolver:
         if isinstance(n, ast.AtVar):
             return self.atvar(n, scope, comps, pretty, entry)
         name = n.name
+        if scope.site is None and scope.family.startswith("process."):
+            return self.utrace(n, scope, comps, pretty)
         if scope.site is None:
             raise TvError("unresolved target-symbol expression", n.tok)
         if scope.sdt is not None or scope.site.kind in ("mark", "plt"):
@@ -698,6 +701,46 @@ class Resolver:
             return pretty_items(acc, t, pretty == "$$")
         a, _ = apply_components(acc, t, [], None, False)
         return [("%#x", a)]
+
+    # -- process.syscall (stap's utrace probes; PTRACE_SYSCALL stops here) [tapset-utrace.cxx] -----
+    _SYSCALL_ARGS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
+
+    def utrace(self, n, scope, comps, pretty):
+        fam = scope.family
+        if fam not in ("process.syscall", "process.syscall.return"):
+            raise TvError('only "process(PATH_OR_PID).syscall" and "process(PATH_OR_PID).syscall.return" '
+                          "probes support target symbols", n.tok)
+        if n.addressof:
+            raise TvError("cannot take address of utrace variable", n.tok)
+        name = n.name
+        plain = [c for c in comps if c.kind != "pretty"]
+        if name.startswith("$arg") or name == "$$parms":
+            if fam != "process.syscall":
+                raise TvError('only "process(PATH_OR_PID).syscall" support $argN or $$parms.', n.tok)
+            if name == "$$parms":
+                items: list = []
+                for i, reg in enumerate(self._SYSCALL_ARGS, start=1):
+                    items += [(" " if i > 1 else "") + f"$arg{i}=",
+                              ("%#x", Access(("reg", reg), read=("int", 8, True)))]
+                return Plan("pretty", items=_merge(items)), STRING
+            num = name[4:]
+            if not num.isdigit() or not 1 <= int(num) <= 6:
+                raise TvError("invalid syscall argument number (1-6)", n.tok)
+            self._no_components(n, plain)
+            return Plan("long", access=Access(("reg", self._SYSCALL_ARGS[int(num) - 1]), read=("int", 8, True))), LONG
+        if name in ("$syscall", "$return"):
+            self._no_components(n, plain)
+            if name == "$return":
+                if fam != "process.syscall.return":
+                    raise TvError('only "process(PATH_OR_PID).syscall.return" support $return.', n.tok)
+                return Plan("long", access=Access(("reg", "rax"), read=("int", 8, True))), LONG
+            return Plan("long", access=Access(("reg", "orig_rax"), read=("int", 8, True))), LONG
+        raise TvError("invalid target symbol for utrace probe, $syscall, $return, $argN or $$parms expected", n.tok)
+
+    @staticmethod
+    def _no_components(n, plain):
+        if plain:
+            raise TvError(f"utrace variable '{n.name}' may not be used as a structure", plain[0].tok or n.tok)
 
     # -- SDT ----------------------------------------------------------------------------------
     def sdt(self, n, scope, comps, pretty):
