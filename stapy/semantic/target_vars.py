@@ -178,7 +178,10 @@ class ProbeScope:
             raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
         if loc.kind == "unsupported":
             raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
-        return ("loc", self.expand_cfa(loc, tok))
+        loc = self.expand_cfa(loc, tok)
+        if not _registers_ok(loc):
+            raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
+        return ("loc", loc)
 
     def expand_cfa(self, loc, tok):
         """Replace ('cfa',) by ('breg', reg, off) from the CFI row at pc; check entry values."""
@@ -236,6 +239,24 @@ class ProbeScope:
                f"{self.site.module}, near pc {self.pc:#x} in {self.func.name} {cu_text}"
                + (f" (alternatives: {alts}))" if alts else ")"))
         return TvError(msg, tok)
+
+
+def _registers_ok(loc) -> bool:
+    """Only the general registers of user_regs_struct are in ctx->regs (no xmm)."""
+    from stapy.codegen.abi import REG_INDEX
+    from stapy.debuginfo.locations import DWARF_REGS_X86_64
+
+    def ok(regno):
+        return regno < len(DWARF_REGS_X86_64) and DWARF_REGS_X86_64[regno] in REG_INDEX
+
+    if loc.kind == "register":
+        return ok(loc.regno)
+    if loc.kind == "pieces":
+        return all(p.kind == "unavailable" or _registers_ok(p) for _, p in loc.pieces)
+    for op in loc.ops:
+        if op[0] in ("breg", "entry_reg") and not ok(op[1]):
+            return False
+    return True
 
 
 def _by_length(names):
