@@ -42,6 +42,9 @@ class Dispatcher:
             e.early[tid] = status  # a new task's first stop before its parent's event
             return
         proc = th.process
+        if proc.arm_pending and kind not in (stops.EXITED, stops.KILLED, stops.GROUP_STOP):
+            proc.arm_pending = False
+            e.arm(proc, th)
         if kind in (stops.EXITED, stops.KILLED):
             self.thread_gone(th, status)
         elif kind == stops.SIGTRAP_STOP:

@@ -305,6 +305,11 @@ class Engine:
         th = self.threads.get(pid) or next(iter(proc.live_threads()), None)
         if th is None:
             raise ProcessLookupError(pid)
+        if all(t in self.group_stopped for t in proc.threads):
+            # stopped by job control: running our mmap in it would end its group-stop for good,
+            # so the probes are armed at its first stop after SIGCONT
+            proc.arm_pending = True
+            return
         self.arm(proc, th)
 
     def _collect_stop(self, tid: int) -> None:

@@ -41,6 +41,7 @@ class Process:
     hooked_libs: set = field(default_factory=set)  # libraries whose C++ unwinder hooks are armed
     entry_hooked: bool = False                   # the program entry point re-arms library probes
     rdebug_hooked: bool = False                  # ld.so's r_brk breakpoint (dlopen/dlclose) is armed
+    arm_pending: bool = False                    # attached in a group-stop: arm at its first other stop
 
     @property
     def returns_active(self) -> int:

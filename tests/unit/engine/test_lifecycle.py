@@ -386,3 +386,81 @@ def test_poll_zero_drains_without_blocking(H, watchdog):
         polls += 1
         assert time.monotonic() - t0 < 10
     assert H.counts[0] == 200 and e.target_status is not None and polls > 0
+
+
+def test_attach_to_stopped_process_leaves_it_stopped(H, watchdog):
+    """-x on a job-control-stopped process: it stays stopped while traced and after detach,
+    and SIGCONT then lets it finish normally."""
+    exe = str(build_target("engine_recurse.c", flags=("-O0",)))
+    proc = subprocess.Popen([exe, "sleep", "10"], stdout=subprocess.PIPE, text=True)
+    watchdog.pids.append(proc.pid)
+    time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGSTOP)
+    time.sleep(0.05)
+    e = engine(watchdog)
+    e.add_probe(exe, "tick", H["count"], "entry", 0)
+    e.attach(proc.pid)
+
+    class Hooks:
+        t = time.monotonic() + 0.2
+
+        def next_deadline(self):
+            return self.t
+
+        def on_deadline(self, now):
+            self.t = 1e18
+            e.request_stop("timer")
+
+    before = H.counts[0]
+    assert e.run(Hooks()) == "timer"
+    assert H.counts[0] == before  # stopped: no hits
+    e.detach_all()
+    # detach re-enters the group-stop (the kernel wakes the thread to do so): wait for it to settle
+    for _ in range(100):
+        state = open(f"/proc/{proc.pid}/stat").read().split(")")[1].split()[0]
+        if state == "T":
+            break
+        time.sleep(0.01)
+    assert state == "T"
+    time.sleep(0.1)
+    assert open(f"/proc/{proc.pid}/stat").read().split(")")[1].split()[0] == "T"
+    assert "TracerPid:\t0" in open(f"/proc/{proc.pid}/status").read()
+    os.kill(proc.pid, signal.SIGCONT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and out == "sleep %d\n" % sum(range(1, 11))
+
+
+def test_attach_stopped_then_continued_arms_probes(H, watchdog):
+    exe = str(build_target("engine_recurse.c", flags=("-O0",)))
+    proc = subprocess.Popen([exe, "sleep", "12"], stdout=subprocess.PIPE, text=True)
+    watchdog.pids.append(proc.pid)
+    time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGSTOP)
+    time.sleep(0.05)
+    e = engine(watchdog)
+    e.add_probe(exe, "tick", H["count"], "entry", 0)
+    e.add_probe(exe, "tick", H["ret"], "return", 1)
+    e.attach(proc.pid)
+    assert e.procs[proc.pid].arm_pending
+
+    class Hooks:
+        step = 0
+        t = time.monotonic() + 0.1
+
+        def next_deadline(self):
+            return self.t
+
+        def on_deadline(self, now):
+            self.step += 1
+            if self.step == 1:
+                os.kill(proc.pid, signal.SIGCONT)
+                self.t = now + 0.12
+            else:
+                self.t = 1e18
+                e.request_stop("timer")
+
+    assert e.run(Hooks()) == "timer"
+    assert 2 <= H.counts[0] <= 8
+    e.detach_all()
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and out == "sleep %d\n" % sum(range(1, 13))
