@@ -45,6 +45,9 @@ CASES = [
     # stap caches _utrace_syscall_nr() in a stable-call local that stapy does not have: no listing check
     ("ok_syscall_nr_nolisting", "tv_struct.c", O0,
      'probe process("@BIN@").syscall.return { println($syscall, $return) }'),
+    ("ok_defined_in_begin", "tv_struct.c", O0, 'probe begin { println(@defined($a) ? $a : 5) }'),
+    ("ok_defined_elsewhere", "tv_struct.c", O0,
+     'probe process("@BIN@").function("add") { println(@defined($sum) ? 1 : $nosuch, @defined(@var("global_msg"))) }'),
     # these resolve: pass 2 succeeds in both
     ("ok_chain", "tv_struct.c", O0,
      'probe process("@BIN@").function("show") { println($n->in->a, $n->vals[2], $n->name, &$c, $n$, $$vars$$) }'),
