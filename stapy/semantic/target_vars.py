@@ -241,6 +241,32 @@ class ProbeScope:
         return TvError(msg, tok)
 
 
+class _Rows:
+    """The rows of a multi-dimensional array type (`int m[2][3]` indexed once is an `int[3]`): the
+    little of the CType interface that component walks and pretty printing use."""
+
+    kind = "array"
+    is_declaration = False
+    encoding = None
+    name = None
+
+    def __init__(self, array, dims):
+        self.target = array.target
+        self.dims = list(dims)
+        n = 1
+        for d in self.dims:
+            n = None if d is None or n is None else n * d
+        es = self.target.size if self.target is not None else None
+        self.size = n * es if n is not None and es is not None else None
+
+    def strip(self):
+        return self
+
+    def stap_name(self):
+        base = self.target.stap_name() if self.target is not None else "void"
+        return f"{base}[]"
+
+
 def _registers_ok(loc) -> bool:
     """Only the general registers of user_regs_struct are in ctx->regs (no xmm)."""
     from stapy.codegen.abi import REG_INDEX
@@ -358,9 +384,14 @@ def apply_components(acc: Access, ctype, components, tok, addressof: bool, prett
                 esize = elem.size if elem is not None else None
                 if esize is None:
                     raise TvError(f"invalid access '{shown}' vs. {s.stap_name()}", c.tok or tok)
-                if len(s.dims) > 1:
-                    raise TvError(f"invalid access '{shown}' vs. {s.stap_name()}: multi-dimensional arrays "
-                                  "are not supported yet", c.tok or tok)
+                if len(s.dims) > 1:  # int m[2][3]: m[i] is a row of 3
+                    row = _Rows(s, s.dims[1:])
+                    if row.size is None:
+                        raise TvError(f"invalid access '{shown}' vs. {s.stap_name()}", c.tok or tok)
+                    acc.steps.append(("index", row.size, idx_v))
+                    t = row
+                    bit = None
+                    continue
                 acc.steps.append(("index", esize, idx_v))
                 t = elem
             elif s is not None and s.kind == "pointer" and s.target is not None and s.target.strip().kind != "void":

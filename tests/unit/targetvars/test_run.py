@@ -191,3 +191,15 @@ def test_wildcard_sites_each_get_their_own_variables():
     depth = re.search(r"walk depth=(\d+)", r.stdout).group(1)
     assert f"W add a={int(a):#x} b={int(b):#x}\n" in r.stdout
     assert re.search(rf"^W walk p=0x[0-9a-f]+ depth={int(depth):#x}$", r.stdout, re.M), r.stdout
+
+
+@pytest.mark.parametrize("flags", [O0, O2], ids=["O0", "O2"])
+def test_multidimensional_arrays(flags):
+    binary = build_target("tv_grid.c", flags=flags)
+    script = ('probe process("@BIN@").function("peek") {'
+              ' printf("peek grid[2][3]=%d cells[1][2]=%d names[1]=%s\\n", @var("grid")[2][3],'
+              ' $b->cells[$r][$c], user_string($b->names[1])) }')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    line = program_line(r.stdout, "peek ")
+    assert r.stdout.count(line + "\n") == 2, r.stdout
