@@ -76,7 +76,7 @@ def main() -> None:
         subprocess.run([str(tracer), str(mode), hex(addr), str(target), str(calls)], check=True,
                        stderr=subprocess.DEVNULL)
 
-    def per_call(run, arg, reps=3):
+    def per_call(run, arg, reps=5):
         small = n // 10
         return (best(lambda: run(arg, n), reps) - best(lambda: run(arg, small), reps)) / (n - small) * 1e9
 
@@ -93,6 +93,16 @@ def main() -> None:
         else:
             line += f" {'skipped':>9}"
         print(line)
+
+    def stapy_return(handler, calls):
+        e = Engine()
+        e.add_probe(str(target), "probed", handler, "return", 0)
+        e.launch([str(target), str(calls)])
+        e.run()
+        e.detach_all()
+
+    r = per_call(stapy_return, H["ret"])
+    print(f"{'.return':<12} {r:9.0f}   (return probe: hijack at entry + trampoline hit, two stops per call)")
     H.reset()
 
 
