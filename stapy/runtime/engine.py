@@ -302,6 +302,10 @@ class Engine:
                 self.threads[tid] = th
         for tid in list(proc.threads):
             self._collect_stop(tid)
+        self.hook("process_begin", pid)  # stap: once per preexisting traced process
+        for tid in list(proc.threads):
+            if tid != pid:
+                self.hook("thread_begin", pid, tid)
         th = self.threads.get(pid) or next(iter(proc.live_threads()), None)
         if th is None:
             raise ProcessLookupError(pid)

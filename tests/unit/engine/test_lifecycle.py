@@ -309,11 +309,21 @@ def test_attach_to_running_threads(H, watchdog, hot):
     proc = subprocess.Popen([exe, "150", "4", "3000"], stdout=subprocess.PIPE, text=True)
     watchdog.pids.append(proc.pid)
     time.sleep(0.1)
-    e = engine(watchdog, hotloop=hot)
+    begun = []
+
+    class Begin:
+        def process_begin(self, pid):
+            begun.append(pid)
+
+        def thread_begin(self, pid, tid):
+            begun.append(tid)
+
+    e = engine(watchdog, hotloop=hot, hooks=Begin())
     e.add_probe(exe, "f", H["count"], "entry", 0)
     e.add_probe(exe, "g", H["ret"], "return", 1)
     e.attach(proc.pid)
     assert len(e.procs[proc.pid].threads) == 5
+    assert begun[0] == proc.pid and sorted(begun) == sorted(e.procs[proc.pid].threads)
 
     class Hooks:
         t = time.monotonic() + 0.2
