@@ -325,7 +325,7 @@ def _scalar_read(t, tok) -> tuple:
             raise TvError(f"unsupported type size {size} for {s.stap_name()}", tok)
         signed = s.encoding in ("signed", "signed_char") if s.kind == "base" else _enum_signed(s)
         return ("int", size, signed)
-    if s.kind in ("pointer", "reference", "rvalue_reference", "function"):
+    if s.kind in ("pointer", "function"):
         return ("int", 8, False)
     if s.kind == "array":
         return ("addr",)
@@ -418,6 +418,9 @@ def apply_components(acc: Access, ctype, components, tok, addressof: bool, prett
         acc.read = ("bits", bit.bit_offset, bit.bit_size, signed)
         return acc, t
     last = [c for c in components if c.kind != "pretty"]
+    while t is not None and t.strip().kind in ("reference", "rvalue_reference"):  # C++ references read through
+        acc.steps.append(("deref",))
+        t = t.strip().target
     acc.read = _scalar_read(t, (last[-1].tok if last and last[-1].tok else tok))
     return acc, t
 
@@ -489,7 +492,7 @@ def pretty_items(acc: Access, t, full: bool, top: bool = True) -> list:
         out.append("{")
         count = 0
         seen = set()
-        for m in s.members:
+        for m in _flat_members(s):
             if m.name and m.name.startswith("_vptr."):
                 continue
             if m.name and m.name in seen:
@@ -527,6 +530,25 @@ def pretty_items(acc: Access, t, full: bool, top: bool = True) -> list:
         out.append("}")
         return out
     return ["?"]
+
+
+def _flat_members(s) -> list:
+    """Members as stap's pretty printer walks them: the class's own first, then its base classes'
+    (breadth first), offsets relative to the outer object."""
+    from stapy.debuginfo.types import Member
+
+    out, queue = [], [(s, 0)]
+    while queue:
+        t, base = queue.pop(0)
+        kids = [c for c in t._die.iter_children()
+                if c.tag in ("DW_TAG_member", "DW_TAG_inheritance") and "DW_AT_type" in c.attributes
+                and "DW_AT_external" not in c.attributes and "DW_AT_declaration" not in c.attributes]
+        for die, m in zip(kids, t.members):
+            if die.tag == "DW_TAG_inheritance":
+                queue.append((m.type.strip(), base + m.offset))
+            else:
+                out.append(Member(m.name, base + m.offset, m.type, m.bit_size, m.bit_offset))
+    return out
 
 
 def _merge(items) -> list:

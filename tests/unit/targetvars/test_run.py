@@ -203,3 +203,17 @@ def test_multidimensional_arrays(flags):
     assert r.returncode == 0, r.stderr
     line = program_line(r.stdout, "peek ")
     assert r.stdout.count(line + "\n") == 2, r.stdout
+
+
+def test_cxx_this_bases_and_references():
+    binary = build_target("tv_cxx.cc", flags=O0)
+    script = ('probe process("@BIN@").function("sum") {'
+              ' printf("sum x=%d y=%d k=%d b=%d tag=%s\\n", $this->x, $this->y, $k, $this->b, user_string($this->tag));'
+              ' println("P ", $this$, " ", $k$) }')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    line = program_line(r.stdout, "sum ")
+    assert r.stdout.count(line + "\n") == 2, r.stdout
+    x, y, k, b, tag = re.match(r"sum x=(\d+) y=(\d+) k=(\d+) b=(\d+) tag=(\w+)", line).groups()
+    # own members first, then the base class's (tapsets.cxx recurse_struct_members); references read through
+    assert f'P {{.x={x}, .y={y}, .tag="{tag}", .b={b}}} {k}\n' in r.stdout
