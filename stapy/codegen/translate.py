@@ -58,6 +58,10 @@ def _note_histograms(program) -> None:
     import dataclasses
 
     from stapy.parser import ast
+    from stapy.semantic.program import STATS
+
+    if not any(g.type == STATS and not g.histograms for g in program.globals):
+        return
 
     def walk(node):
         if isinstance(node, list):
