@@ -598,7 +598,7 @@ class Resolver:
     def probe(self, p):
         nodes = [n for n in walk(p.body) if isinstance(n, (ast.TargetSymbol, ast.CastOp, ast.AtVar, ast.EntryOp,
                                                             ast.DefinedOp, ast.Assignment, ast.IncDec))]
-        if not nodes:
+        if not any(isinstance(n, _TARGET_NODES) for n in nodes):
             return
         scope = ProbeScope(p)
         if scope.site is None and not scope.family.startswith("process.") and \
