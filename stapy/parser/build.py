@@ -625,6 +625,14 @@ class Builder(Transformer):
         return out
 
     def _attach(self, value, comps, addressof, amp_tok=None):
+        targets = (A.TargetSymbol, A.CastOp, A.AtVar, A.AutoCast)
+        if addressof and isinstance(value, targets) and getattr(value, "_paren", False):
+            # parse_dwarf_value: `&(target)` takes the parenthesized target itself
+            if value.addressof:
+                raise ParseError("cannot take address more than once", amp_tok)
+            value.components = value.components + comps
+            value.addressof = True
+            return value
         if isinstance(value, (A.TargetSymbol, A.CastOp, A.AtVar)) and not getattr(value, "_paren", False):
             if value.components and value.components[-1].kind == "pretty" and comps:
                 raise ParseError("-> and [ are not accepted for a pretty-printing variable", None,

@@ -78,7 +78,10 @@ class FileResult:
 
 def _diag_from(pe: ParseError, last: Token | None, name: str) -> Diagnostic:
     tok = None if pe.no_token else (pe.token if pe.token is not None else last)
-    d = Diagnostic("parse error", pe.message, tok)
+    message = pe.message
+    if tok is not None and tok.kind == "junk" and tok.junk:
+        message = tok.junk  # stap prints a lexer error instead of the parser's complaint
+    d = Diagnostic("parse error", message, tok)
     d.explicit = pe.explicit and pe.token is not None
     d.site = pe.site
     d.input_name = name

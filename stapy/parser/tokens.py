@@ -237,6 +237,9 @@ class StapLarkLexer(LarkLexer):
             tok = ctx.take()
             if tok is None:
                 ctx.last = None
+                if ctx.prev_types[-1:] == ["RETURN"]:
+                    raise ParseError("expected ';', '}' or an expression statement", None,
+                                     explicit=False, no_token=True)
                 return
             ctx.last = tok
             accepted = states[parser_state.position]
@@ -315,8 +318,14 @@ class StapLarkLexer(LarkLexer):
                 ctx.epilogue_alias = False
             elif term == "FUNCTION":
                 ctx.params = set()
-            elif term == "FUNCTION" and ctx.prev_types[-1:] == ["PRIVATE"]:
-                ctx.context = "function"
+                if ctx.prev_types[-1:] == ["PRIVATE"]:
+                    ctx.context = "function"
+            if ctx.prev_types[-1:] == ["RETURN"] and term not in ("SEMI", "RBRACE") \
+                    and term in accepted and accepted[term][0] is not Shift:
+                # stap's return takes a value unless ';' or '}' follows: anything else
+                # goes to parse_expression (the grammar would start a new statement)
+                raise ParseError("expected literal string or number", tok, explicit=False,
+                                 site="expected literal string or number")
             ctx.prev_types.append(term)
             if len(ctx.prev_types) > 4:
                 del ctx.prev_types[0]
