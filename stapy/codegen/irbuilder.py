@@ -203,6 +203,15 @@ class FunctionBuilder:
     def alloca_long(self, name: str = "") -> ir.Value:
         return self.alloca(I64, name)
 
+    def alloca_slots(self, n: int, name: str = "") -> ir.Value:
+        """n consecutive i64 slots in the entry block (map keys, iovecs...), as an i64 pointer."""
+        return self._alloca_b.alloca(I64, size=c64(n), name=name)
+
+    @property
+    def entry_builder(self) -> ir.IRBuilder:
+        """Builder positioned in the entry block (storage that must exist once per call)."""
+        return self._alloca_b
+
     def alloca_str(self, name: str = "") -> ir.Value:
         """A MAXSTRINGLEN buffer, as an i8 pointer to its first byte."""
         return self._alloca_b.alloca(I8, size=c64(self.mb.maxstringlen), name=name)

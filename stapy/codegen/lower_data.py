@@ -170,7 +170,7 @@ class DataLowering:
     # -- keys ----------------------------------------------------------------------
     def keys(self, indexes: list) -> tuple[ir.Value, int]:
         """Evaluate the index expressions into 9 i64 slots; returns (slots, wildmask)."""
-        slots = self.fb._alloca_b.alloca(I64, size=c64(9), name="keys")
+        slots = self.fb.alloca_slots(9, "keys")
         wild = 0
         values = []
         for i, ix in enumerate(indexes):

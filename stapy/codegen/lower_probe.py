@@ -72,7 +72,7 @@ class Lowerer(EmbeddedCalls, ExprLowering, RegexLowering, StmtLowering, DataLowe
         """Storage for a local, zeroed at the top of the body (locals are zeroed on every hit)."""
         is_str = var.type == STRING
         ptr = self.fb.alloca_str(var.name) if is_str else self.fb.alloca_long(var.name)
-        ab = self.fb._alloca_b
+        ab = self.fb.entry_builder
         if is_str:
             ab.store(ir.Constant(I8, 0), ptr)
         else:

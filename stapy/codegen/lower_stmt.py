@@ -233,7 +233,7 @@ class StmtLowering:
             self.b.position_at_end(step)
 
         if keys is None:
-            keys = fb._alloca_b.alloca(I64, size=c64(9), name="keys")
+            keys = fb.alloca_slots(9, "keys")
         self.walk_slots(var, m, keys, wild, body, exit_block=end)
 
     def foreach_hist(self, s):
