@@ -124,7 +124,6 @@ def _plan_xol(insn, raw: bytes, text: str) -> StepPlan:
     modrm = insn.modrm
     reg_field = (modrm >> 3) & 7
     code = bytearray(raw)
-    rex_off = insn.modrm_offset - 1
     # find REX (0x40-0x4f) immediately before the opcode bytes
     rex_pos = None
     for i in range(insn.modrm_offset):
@@ -137,7 +136,6 @@ def _plan_xol(insn, raw: bytes, text: str) -> StepPlan:
         code[insn.modrm_offset] = 0x80 | (modrm & 0x38) | enc  # mod=10 rm=enc, disp32 kept
         if rex_pos is not None:
             code[rex_pos] &= ~1  # clear REX.B
-        del rex_off
         return StepPlan(OP_XOL, n, reg=REG_INDEX[name], xol_code=bytes(code), fix=fix, text=text)
     return StepPlan(OP_INPLACE, n, text=text)
 
