@@ -9,7 +9,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from stapy.codegen import abi
-from stapy.codegen.builtins import _snprintf, _str_result, builtin
+from stapy.codegen.builtins import _snprintf, builtin
 from stapy.codegen.irbuilder import I32, I64, I8, PTR, VOID, c32, c64
 
 

@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from stapy.codegen.compiled import Compiled, ProbeInfo

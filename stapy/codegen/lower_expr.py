@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from stapy.codegen.irbuilder import I1, I8, I64, PTR, c64, decode_stap_string
+from stapy.codegen.irbuilder import I8, I64, PTR, c64, decode_stap_string
 from stapy.diagnostics import StapError, Diagnostic
 from stapy.parser import ast
 from stapy.semantic.program import LONG, STRING, STATS, GlobalVar, LocalVar

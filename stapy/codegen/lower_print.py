@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llvmlite import ir
-
-from stapy.codegen.irbuilder import I32, I64, PTR, c32, c64, decode_stap_string
+from stapy.codegen.irbuilder import PTR, c32, c64, decode_stap_string
 from stapy.codegen.lower_expr import translation_error
 from stapy.parser import ast
 from stapy.runtime.native import helpers as H

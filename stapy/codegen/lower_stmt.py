@@ -7,10 +7,7 @@ end of the body.  MAXACTION is not catchable.
 """
 from __future__ import annotations
 
-from llvmlite import ir
-
-from stapy.codegen import abi
-from stapy.codegen.irbuilder import I32, I64, PTR, c32, c64
+from stapy.codegen.irbuilder import I64, PTR, c32, c64
 from stapy.codegen.lower_data import STAT_OPS, declare_helper
 from stapy.codegen.lower_expr import translation_error
 from stapy.parser import ast
