@@ -135,6 +135,16 @@ class Builder(Transformer):
     def global_init(self, c):
         return ("init", c[1], c[0])
 
+    def global_name(self, c):
+        t = c[0]
+        name, private = str(t), self.ctx.private_decl
+        if name in self.ctx.globals_seen:
+            msg = ("duplicate global name" if self.ctx.globals_seen[name] == private
+                   else "global versus private variable declaration conflict")
+            raise ParseError(msg, t.stap, explicit=False)
+        self.ctx.globals_seen[name] = private
+        return t
+
     def global_var(self, c):
         name = c[0]
         g = A.Global(str(name), tok=name.stap)

@@ -20,6 +20,12 @@ from stapy.diagnostics import (
 from stapy.parser.preprocess import ParseError
 
 
+def number_value(text):
+    from stapy.parser.build import number_value as nv
+
+    return nv(text)
+
+
 class LarkToken(lark.Token):
     """A Lark token carrying the stap token it was made from (`stap`)."""
 
@@ -135,6 +141,8 @@ class Context:
         self.sort_marks = 0  # sort directives seen in the current foreach header
         self.epilogue_alias = False  # the probe being parsed is a `+=` alias
         self.params: set = set()  # parameter names of the function being parsed
+        self.private_decl = False  # inside `private ...`
+        self.globals_seen: dict = {}  # global name -> declared private (this file)
 
     def peek(self) -> Token | None:
         if not self.pending:
@@ -314,6 +322,16 @@ class StapLarkLexer(LarkLexer):
                                "PRIVATE": "unknown"}[term]
             elif term == "FOREACH":
                 ctx.sort_marks = 0
+            if term == "PRIVATE":
+                ctx.private_decl = True
+            elif term in ("PROBE", "GLOBAL", "FUNCTION", "EMBEDDED") and ctx.prev_types[-1:] != ["PRIVATE"]:
+                ctx.private_decl = False
+            if term == "NUMBER" and term in accepted and number_value(text) is None:
+                # parse_literal checks a number as soon as it reads it
+                ctx.prev_types.append(term)
+                ctx.current = tok
+                raise ParseError("number invalid or out of range", tok, explicit=False,
+                                 site="number invalid or out of range")
             if term == "PROBE":
                 ctx.epilogue_alias = False
             elif term == "FUNCTION":
