@@ -19,6 +19,20 @@ class ResolveError(Exception):
         self.message, self.token, self.key, self.chain, self.token2 = message, token, key, chain, token2
 
 
+_STAP48_NAMES = None
+
+
+def stap48_function_names() -> set:
+    """SystemTap 4.8's library function names, which its suggestions draw on (data file)."""
+    global _STAP48_NAMES
+    if _STAP48_NAMES is None:
+        import os
+        path = os.path.join(os.path.dirname(__file__), "stap48_function_names.txt")
+        with open(path) as f:
+            _STAP48_NAMES = {ln.strip() for ln in f if ln.strip() and not ln.startswith("#")}
+    return _STAP48_NAMES
+
+
 def detox_path(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name) + "_"
 
@@ -111,6 +125,8 @@ class Resolver:
             # 4.8 suggests library functions and those already pulled in, not the user's others
             names = {fd.name for fd in self.d.functions.values()}
             names.update(n for n in self.d.library.function_names())
+            names.update(stap48_function_names())
+            names.discard(name)  # a 4.8 function stapy lacks is not its own suggestion
             raise ResolveError(f"unresolved function {name}{similar(name, names)}", call.tok,
                                key="unresolved function")
         found.sort(key=lambda fd: fd.priority)  # stable: keeps declaration order
