@@ -23,6 +23,15 @@ def _normalize(line: str, binary: Path, source: Path) -> str:
     return re.sub(r"\(alternatives: ([^)]*)\)", lambda m: "(alternatives: " + ", ".join(sorted(m.group(1).split(", "))) + ")", line)
 
 
+@pytest.fixture(autouse=True)
+def real_process_resolver():
+    """Other unit tests swap the process resolver out (and leave None behind): use the real one."""
+    from stapy.semantic import probe_points, process_points
+
+    probe_points.register_process_resolver(process_points.resolve_process_point)
+    yield
+
+
 def run_p2(script: str):
     err = io.StringIO()
     out = io.StringIO()
