@@ -111,8 +111,8 @@ def _derive(d, pp, probe, chain, body, aliases, depth, file) -> list:
                 except ProbePointError:
                     continue
     if not matched:
-        choices = probe_points.FAMILY_NAMES() + sorted({a.names[0].components[0].functor for a, _ in aliases
-                                                        if a.names and not a.names[0].components[0].functor.startswith("_")})
+        choices = set(probe_points.FAMILY_NAMES()) | {a.names[0].components[0].functor for a, _ in aliases if a.names}
+        choices |= probe_points.stap48_probe_roots()
         raise probe_points._mismatch(head, choices)
     return results
 

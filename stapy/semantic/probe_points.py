@@ -55,6 +55,23 @@ def _arg_value(comp: ast.ProbePointComponent):
     return a
 
 
+_ROOTS = None
+
+
+def stap48_probe_roots() -> set:
+    """The probe-point roots 4.8's suggestions draw on (data file stap48_probe_roots.txt)."""
+    global _ROOTS
+    if _ROOTS is None:
+        import os
+        with open(os.path.join(os.path.dirname(__file__), "stap48_probe_roots.txt")) as f:
+            _ROOTS = {ln.strip() for ln in f if ln.strip() and not ln.startswith("#")}
+    return _ROOTS
+
+
+def root_choices() -> set:
+    return set(FAMILY_NAMES()) | stap48_probe_roots()
+
+
 def _mismatch(comp: ast.ProbePointComponent, choices) -> ProbePointError:
     return ProbePointError("probe point mismatch" + similar(comp.functor, choices), comp.tok,
                            key="probe point mismatch")
@@ -84,7 +101,7 @@ class SequencedFamily(Family):
         head = point.components[0]
         v = _arg_value(head)
         if v is not None and (not self.takes_sequence or not isinstance(v, int)):
-            raise _mismatch(head, FAMILY_NAMES())
+            raise _mismatch(head, root_choices())
         _no_suffix(point, 1)
         return [Resolved(self.name, {"sequence": v or 0})]
 
@@ -103,8 +120,12 @@ class TimerFamily(Family):
 
     def resolve(self, point, options):
         comps = point.components
-        if len(comps) < 2 or comps[0].arg is not None:
-            raise _mismatch(comps[0], FAMILY_NAMES())
+        if comps[0].arg is not None:
+            raise _mismatch(comps[0], root_choices())
+        if len(comps) < 2:
+            follow = " hz(number) jiffies(number) ms(number) msec(number) ns(number) nsec(number) profile" \
+                     " s(number) sec(number) us(number) usec(number)"
+            raise ProbePointError(f"probe point truncated (follow: {follow})", comps[0].tok, key="truncated")
         unit_c = comps[1]
         unit = unit_c.functor
         choices = list(TIMER_UNITS) + ["hz", "jiffies", "profile"]
