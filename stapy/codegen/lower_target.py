@@ -77,9 +77,23 @@ class _Eval:
         return self.b.load(p, typ=I64)
 
     def bias(self, acc):
-        if acc.site_address is None:
+        if acc.module is None and acc.site_address is not None:
+            return self.b.sub(self.fb.ctx_load("uaddr"), c64(acc.site_address))
+        if acc.module is None:
             return c64(0)
-        return self.b.sub(self.fb.ctx_load("uaddr"), c64(acc.site_address))
+        # another module (or no probe site): ask the runner where it is mapped (a slow, rare path)
+        fb, b = self.fb, self.b
+        bias = b.call(self.low.py("stapy_py_long"), [fb.ctx, fb.str_const(b"__tvar_module_bias"), c64(0),
+                                                    fb.str_const(acc.module.encode())])
+        bad, ok = fb.new_block("tv.nomod"), fb.new_block("tv.mod")
+        b.cbranch(b.icmp_signed("==", bias, c64(-1)), bad, ok)
+        b.position_at_end(bad)
+        if self.fault is not None:
+            b.branch(self.fault)
+        else:
+            fb.raise_error("user-read", self.tok, f"module {acc.module} is not loaded".encode())
+        b.position_at_end(ok)
+        return bias
 
     def read(self, addr, size: int):
         """A guarded read of size (1..8) bytes at addr, zero-extended."""
@@ -202,8 +216,6 @@ class _Eval:
     def base(self, acc):
         kind = acc.base[0]
         if kind == "loc":
-            if acc.module is not None:
-                raise translation_error(f"@var in module {acc.module} is not supported yet", self.tok)
             return self.location(acc.base[1], acc)
         if kind == "const":
             return ("val", c64(acc.base[1]))

@@ -331,6 +331,11 @@ class Runner:
         return ""
 
     def context_long(self, ctx, name: str, n: int, sv: str) -> int:
+        if name == "__tvar_module_bias":  # stapy.codegen.lower_target: @var in another module than the probe's
+            from stapy.debuginfo import elf
+
+            bias = elf.load_bias(ctx.pid, sv) if ctx.pid else None
+            return -1 if bias is None else bias
         if "stopwatch" in name:
             now = time.monotonic_ns()
             sw = self._stopwatches.get(sv)

@@ -19,6 +19,7 @@ probe not resolve, the lowering evaluates them against the registers saved at en
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from stapy.parser import ast
@@ -935,8 +936,8 @@ class Resolver:
         if loc is None or loc.kind != "memory":
             raise TvError(f"not accessible at this address [man error::dwarf]", n.tok)
         acc = Access(("loc", loc), site_address=scope.pc if scope.site is not None else None)
-        if path != (scope.site.module if scope.site is not None else None):
-            acc.module = path
+        if scope.site is None or os.path.realpath(path) != os.path.realpath(scope.site.module):
+            acc.module = os.path.realpath(path)  # its load bias comes from the runner at run time
         t = type_of(found.get_DIE_from_attribute("DW_AT_type")) if "DW_AT_type" in found.attributes else None
         return self.finish(acc, t, comps, pretty, n)
 

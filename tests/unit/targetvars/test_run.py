@@ -217,3 +217,21 @@ def test_cxx_this_bases_and_references():
     x, y, k, b, tag = re.match(r"sum x=(\d+) y=(\d+) k=(\d+) b=(\d+) tag=(\w+)", line).groups()
     # own members first, then the base class's (tapsets.cxx recurse_struct_members); references read through
     assert f'P {{.x={x}, .y={y}, .tag="{tag}", .b={b}}} {k}\n' in r.stdout
+
+
+def test_var_in_a_shared_library():
+    import subprocess
+
+    from conftest import BUILD
+
+    lib = BUILD / "libtv_lib.so"
+    src = Path(__file__).resolve().parents[2] / "targets" / "tv_lib.c"
+    if not lib.exists() or lib.stat().st_mtime < src.stat().st_mtime:
+        subprocess.run(["gcc", "-g", "-O0", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
+    binary = build_target("tv_uselib.c", flags=("-O0", "-g", "-Wl,--no-as-needed", f"-L{BUILD}", "-ltv_lib", f"-Wl,-rpath,{BUILD}"))
+    script = (f'probe process("@BIN@").function("report") {{ printf("report libcalls=%d libname=%s\\n",'
+              f' @var("libcalls", "{lib}"), user_string(@var("libname", "{lib}"))) }}')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    line = program_line(r.stdout, "report ")
+    assert r.stdout.count(line + "\n") == 2, r.stdout
