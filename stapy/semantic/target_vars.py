@@ -3,7 +3,10 @@
 stap's dwarf_var_expanding_visitor [tapsets.cxx], done as one walk over each derived probe's body:
 `$var` (parameters, locals, CU globals at the probe pc), `$var->f[i]`, `&$var`, `$var$`/`$var$$`,
 `$$vars`/`$$parms`/`$$locals`/`$$return` (with `$`/`$$`), `$return`, `@entry(e)`, `@cast(p, "T"[, "m"])`,
-`@var("name[@cu]"[, "m"])`, `@defined(e)`, and SDT `$argN`/`$$name`/`$$provider`/`$$parms`.
+`@var("name[@cu]"[, "m"])`, `@defined(e)`, SDT `$argN`/`$$name`/`$$provider`/`$$parms` (other names fall
+back to the DWARF locals at the marker, as stap does), plt `$$name`, and process.syscall's `$syscall`,
+`$argN`, `$return`, `$$parms` [tapset-utrace.cxx].  Writes (`$x = e`, `$x++`) are pass-2 errors
+without -g.
 
 Each resolved node gets `node.tv` (a Plan, below) and its stap type (long, or string for pretty
 printing); stapy.codegen.lower_target lowers the plan.  A node that cannot be resolved keeps no type
