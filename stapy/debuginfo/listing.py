@@ -2,7 +2,8 @@
 
 list_probes(pattern_text, verbose_vars, cwd=None, env=None, show_pc=False) -> list[str] | None
     pattern_text: one probe point as written, e.g. 'process("./a.out").function("*").return'
-    verbose_vars: -L (append ' $v:type' ...); show_pc: -v -L (one line per address with /* pc=... */)
+    verbose_vars: -L (append ' $v:type' ...); show_pc: -v -L (one line per probe: its -p2 text,
+    /* pc=... */, its variables; grouped under the sorted listed points)
     Returns the lines, unique and sorted (stap sorts the whole listing); None when the point is not a
     process(...) point (the caller lists timer/begin/... itself).
 site_vars(site) -> list[str]        the ' $v:type' items for one ProbeSite
@@ -107,15 +108,18 @@ def list_probes(pattern_text: str, verbose_vars: bool, cwd: str | None = None, e
         sites = resolve_process_probe(proc_arg, rest, cwd=cwd, env=env)
     except (ResolveError, OSError, ValueError):
         return []
-    if show_pc:
-        lines = set()
-        for s in sites:
-            vs = site_vars(s) if verbose_vars else []
-            lines.add(" ".join([f"{s.pp} /* pc={s.pc_text} */", *vs]))
-        return sorted(lines)
     groups: dict[str, list[ProbeSite]] = {}
     for s in sites:
         groups.setdefault(s.pp, []).append(s)
+    if show_pc:
+        # [main.cxx printscript, verbose] per listed point (sorted), each probe's own signature --
+        # the -p2 text -- with its pc and variables
+        out = []
+        for pp in sorted(groups):
+            for s in groups[pp]:
+                vs = site_vars(s) if verbose_vars else []
+                out.append(" ".join([f"{s.p2_text} /* pc={s.pc_text} */", *vs]))
+        return out
     out = []
     for pp, group in groups.items():
         if not verbose_vars:

@@ -19,6 +19,9 @@ def record(case) -> str:
     if case.mode == "-p2":
         res = subprocess.run([STAP, "-p2", "-e", f"probe {point} {{ println(1) }}"], capture_output=True, text=True)
         text = "\n".join(p2_probe_lines(res.stdout))
+    elif case.mode == "-vL":          # -v -L: one line per probe, in stap's order
+        res = subprocess.run([STAP, "-v", "-L", point], capture_output=True, text=True)
+        text = "\n".join(res.stdout.splitlines())
     else:
         res = subprocess.run([STAP, case.mode, point], capture_output=True, text=True)
         text = "\n".join(sorted(res.stdout.splitlines()))

@@ -19,6 +19,8 @@ def ours(case) -> str:
         comps = split_probe_point(point)
         sites = resolve_process_probe(comps[0][1], comps[1:])
         lines = [f"{s.p2_text} /* pc={s.pc_text} */" for s in sites]     # stap's order, not sorted
+    elif case.mode == "-vL":
+        lines = list_probes(point, verbose_vars=True, show_pc=True)
     else:
         lines = list_probes(point, verbose_vars=case.mode == "-L")
     return to_golden("\n".join(lines), binary, case.source_of(binary)) + "\n"
