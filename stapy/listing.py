@@ -67,8 +67,26 @@ def _tags(fn, all_tags: bool) -> list[str]:
     wanted = {"/* bpf */", "/* guru */", "/* unprivileged */", "/* myproc-unprivileged */"}
     if all_tags:
         wanted |= {"/* pure */", "/* unmangled */", "/* unmodified-fnargs */", "/* stable */"}
-    code = fn.body.code if isinstance(fn.body, A.EmbeddedStmt) else ""
-    return sorted(t for t in wanted if t in code)
+    codes = [n.code for n in _walk(fn.body) if isinstance(n, (A.EmbeddedStmt, A.EmbeddedExpr))]
+    return sorted(t for t in wanted if any(t in code for code in codes))
+
+
+def _walk(node):
+    """Every AST node under `node` (embedded code hides in expressions too, e.g. @MAXSTRINGLEN)."""
+    import dataclasses
+
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, list):
+            stack.extend(n)
+            continue
+        if not dataclasses.is_dataclass(n):
+            continue
+        yield n
+        for f in dataclasses.fields(n):
+            if f.name not in ("tok", "type", "referent", "file"):
+                stack.append(getattr(n, f.name))
 
 
 def function_signatures(options) -> list[str]:
