@@ -200,10 +200,14 @@ class PrintLowering:
 
     def fmt_piece(self, buf, length, size, piece, vals, tok):
         if isinstance(piece, bytes):
+            piece = piece.split(b"\0", 1)[0]  # stap copies a literal piece as a C string: up to its NUL
+            if not piece:
+                return length
             return self.helper("stp_fmt_lit", [buf, length, size, self.fb.str_const(piece), c64(len(piece))])
         w, pr, v = vals
-        width = w if w is not None else c64(-1 if piece.width is None else piece.width)
-        prec = pr if pr is not None else c64(-1 if piece.prec is None else piece.prec)
+        # a `*` argument is clamped to [0, room] (translate.cxx), so a negative one is 0, never "absent"
+        width = self.helper("stp_fmt_star", [w]) if w is not None else c64(-1 if piece.width is None else piece.width)
+        prec = self.helper("stp_fmt_star", [pr]) if pr is not None else c64(-1 if piece.prec is None else piece.prec)
         flags = piece.flags
         c = piece.conv
         if c in "di":
