@@ -593,10 +593,12 @@ class Resolver:
 
     def run(self):
         seen: set = set()
-        for p in list(self.d.probes):  # save_at_entry inserts synthetic .call probes
+        probes = list(self.d.probes)  # save_at_entry inserts synthetic .call probes
+        for p in probes:  # the sites of one wildcard share a body; plans are per site (copy before any change)
             if id(p.body) in seen and any(isinstance(n, _TARGET_NODES) for n in walk(p.body)):
-                p.body = _own_copy(p.body)  # the sites of one wildcard share a body; plans are per site
+                p.body = _own_copy(p.body)
             seen.add(id(p.body))
+        for p in probes:
             self.probe(p)
 
     def probe(self, p):

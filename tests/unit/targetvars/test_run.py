@@ -235,3 +235,15 @@ def test_var_in_a_shared_library():
     assert r.returncode == 0, r.stderr
     line = program_line(r.stdout, "report ")
     assert r.stdout.count(line + "\n") == 2, r.stdout
+
+
+def test_wildcard_return_probes_capture_their_own_entry_values():
+    binary = build_target("tv_struct.c", flags=O2)
+    script = ('probe process("@BIN@").function("*").return { if (ppfunc() == "add" || ppfunc() == "walk")'
+              ' println("R ", ppfunc(), " ", $$parms, " ", $$return) }')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    a, b, s_ = (int(v) for v in re.search(r"add a=(\d+) b=(\d+) sum=(\d+)", r.stdout).groups())
+    depth, total = (int(v) for v in re.search(r"walk depth=(\d+) total=(\d+)", r.stdout).groups())
+    assert f"R add a={a:#x} b={b:#x} return={s_:#x}\n" in r.stdout
+    assert re.search(rf"^R walk p=0x[0-9a-f]+ depth={depth:#x} return={depth + total:#x}$", r.stdout, re.M), r.stdout
