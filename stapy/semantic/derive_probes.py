@@ -41,6 +41,8 @@ def run(d: Draft) -> Draft:
                     d.reporter.error("while resolving probe point", pp.components[0].tok,
                                      key="resolve:" + e.key, chain=[inner])
                     continue
+                for dr in derived:
+                    dr.user_point = pp
                 d.probes.extend(derived)
                 if pp.sufficient and derived:
                     break

@@ -32,6 +32,7 @@ class ProbeDraft:
     synthetic: bool = False
     tok: object = None
     file: object = None  # the StapFile of the user's probe
+    user_point: object = None  # the point as the script wrote it (an alias name, say): stap's script location
 
 
 @dataclass(eq=False)

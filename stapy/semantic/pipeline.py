@@ -153,6 +153,16 @@ def derivation_text(chain, resolved_point=None) -> str:
     return " <- ".join(parts)
 
 
+def _point_name(p) -> str:
+    """pn(): the point as the script wrote it when an alias stands between (stap's script
+    location: `oneshot`, not `begin`); otherwise the concrete point."""
+    from stapy.parser import ast
+
+    if p.user_point is not None and any(isinstance(c, ast.ProbeAlias) for c in p.chain):
+        return probe_point(p.user_point, False)
+    return probe_point(p.point, False)
+
+
 def build_program(d: Draft) -> Program:
     probes = []
     for i, p in enumerate(d.probes):
@@ -162,7 +172,7 @@ def build_program(d: Draft) -> Program:
         for slot, v in enumerate(locals_):
             v.slot = slot
         probes.append(DerivedProbe(family=r.family, params=dict(r.params), location=loc,
-                                   point_name=probe_point(p.chain[-1].points[0] if False else p.point, False),
+                                   point_name=_point_name(p),
                                    derivation=derivation_text(p.chain, getattr(p, "derivation_point", p.point) if r.family.startswith("process.") and r.params.get("site") is not None else None), condition=p.point.condition,
                                    locals=locals_, body=p.body, index=i, synthetic=p.synthetic,
                                    comment=r.comment, tok=p.tok))

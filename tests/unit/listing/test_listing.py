@@ -15,7 +15,6 @@ CASES = json.loads((HERE / "listing_cases.json").read_text())
 
 # Known gaps, each strict: the test fails as soon as the gap closes, so the mark gets removed.
 KNOWN = {
-    "-l oneshot": "pass 2 does not yet keep the alias name as the probe's script location",
 }
 
 

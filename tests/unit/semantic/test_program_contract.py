@@ -73,7 +73,8 @@ def test_alias_derivation_and_pp():
     program, _ = analyze_text("probe a = begin(2) { x = 1 } probe a { print(x) }")
     p = program.probes[0]
     assert (p.location, p.derivation) == ("begin(2)", "a = begin(2) <- a")
-    assert p.point_name == "begin(2)"
+    # pn() is the script-level point (elaborate.cxx derived_probe::script_location): the alias name
+    assert p.point_name == "a"
     assert [v.name for v in p.locals] == ["x"]
 
 
