@@ -392,9 +392,12 @@ def _store(low, ev, acc, value, tok):
     """Write value into the object acc describes (tracee memory only: a register copy would not reach
     the thread), through process_vm_writev on ctx->pid; a failure is stap's write fault."""
     b, fb = low.b, low.fb
+    reg = _register_of(acc)
+    if reg is not None:
+        return _store_register(low, ev, reg, acc, value, tok)
     where = ev.walk(acc)
     if where[0] != "mem":
-        raise translation_error("write to a target variable held in a register is not supported", tok)
+        raise translation_error("write to this target variable is not supported (not in memory or a register)", tok)
     addr = where[1]
     r = acc.read
     if r[0] == "bits":
@@ -423,6 +426,36 @@ def _store(low, ev, acc, value, tok):
     b.position_at_end(bad)
     low.raise_with("user-write", tok, _WFAULT, addr)
     b.position_at_end(ok)
+
+
+def _register_of(acc):
+    """The user_regs_struct name of a target held whole in a register ($return, a register location)."""
+    from stapy.debuginfo.locations import DWARF_REGS_X86_64
+
+    if acc.steps or acc.read[0] != "int":
+        return None
+    if acc.base[0] == "return":
+        return "rax"
+    if acc.base[0] == "loc" and acc.base[1].kind == "register":
+        regno = acc.base[1].regno
+        name = DWARF_REGS_X86_64[regno] if regno < len(DWARF_REGS_X86_64) else None
+        return name if name in abi.REG_INDEX else None
+    return None
+
+
+def _store_register(low, ev, name, acc, value, tok):
+    """Write into ctx->regs; the engine puts the registers back when the thread resumes."""
+    if acc.entry:
+        raise translation_error("write to a target variable captured at entry is not supported", tok)
+    b = low.b
+    ev.reg_named(name, False)  # faults (no registers in this context) like a read would
+    p = b.gep(low.fb.ctx_load("regs"), [c64(abi.REG_INDEX[name] * 8)], source_etype=I8)
+    size = acc.read[1]
+    if size < 8:
+        mask = (1 << (size * 8)) - 1
+        old = b.load(p, typ=I64)
+        value = b.or_(b.and_(old, c64(~mask)), b.and_(value, c64(mask)))
+    b.store(value, p)
 
 
 def assign_target(low, target, op, right, tok):

@@ -247,3 +247,13 @@ def test_wildcard_return_probes_capture_their_own_entry_values():
     depth, total = (int(v) for v in re.search(r"walk depth=(\d+) total=(\d+)", r.stdout).groups())
     assert f"R add a={a:#x} b={b:#x} return={s_:#x}\n" in r.stdout
     assert re.search(rf"^R walk p=0x[0-9a-f]+ depth={depth:#x} return={depth + total:#x}$", r.stdout, re.M), r.stdout
+
+
+def test_guru_writes_to_registers():
+    binary = build_target("tv_regwrite.c", flags=O2)
+    script = ('probe process("@BIN@").function("twice") { $x = 21 }'
+              ' probe process("@BIN@").function("twice").return { println("ret ", $return); $return = $return + 1 }')
+    r = run(script, binary, guru=True)
+    assert r.returncode == 0, r.stderr
+    # twice(21) == 42 reaches the return probe, which makes main see 43
+    assert "ret 42\n" in r.stdout and "twice=43\n" in r.stdout
