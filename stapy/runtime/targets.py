@@ -20,6 +20,8 @@ Runner's rules (`after_handler`).
 """
 from __future__ import annotations
 
+import ctypes
+import dataclasses
 import os
 import shlex
 import signal
@@ -75,6 +77,7 @@ class TargetRunner(Runner):
         self.watching_system = False
         self.current_probe = None
         self.by_index = {p.index: p for p in compiled.probes}
+        self._spaces: dict = {}
 
     # -- the engine's hooks ------------------------------------------------------------
     def handler_status(self, probe, status: int, ctx) -> bool:
@@ -127,6 +130,191 @@ class TargetRunner(Runner):
     def next_deadline(self):
         return None
 
+    # -- symbols and backtraces of the tracee (ucontext*.stp, runtime/sym.c, stack.c) -------------
+    def _space(self, pid: int, addr: int):
+        """The tracee's module map (/proc/PID/maps), re-read when an address is in no known module."""
+        from stapy.debuginfo.symbolize import AddressSpace
+
+        space = self._spaces.get(pid)
+        try:
+            if space is None:
+                space = self._spaces[pid] = AddressSpace.of_pid(pid)
+            elif addr and space.module_of(addr) is None:
+                space.refresh()
+        except OSError:
+            return None
+        return space
+
+    def _lookup(self, ctx, addr: int):
+        if not ctx.pid or not addr:
+            return None
+        space = self._space(ctx.pid, addr)
+        r = space.lookup(addr) if space is not None else None
+        if r is not None and r.symbol and "@" in r.symbol:
+            # .dynsym names carry their version (`f@@GLIBC_2.34`); stap's symbol tables do not
+            r = dataclasses.replace(r, symbol=r.symbol.split("@", 1)[0])
+        return r
+
+    @staticmethod
+    def _regs(ptr) -> dict[str, int] | None:
+        if not ptr:
+            return None
+        raw = (ctypes.c_uint64 * abi.N_USER_REGS).from_address(ptr)
+        return {name: raw[i] for i, name in enumerate(abi.USER_REGS)}
+
+    def _frames(self, ctx) -> list[int]:
+        """The user call chain of this hit, innermost first (at most MAXBACKTRACE): CFI, else frame pointers."""
+        from stapy.debuginfo import cfi
+        from stapy.debuginfo.elf import open_elf
+
+        regs = self._regs(ctx.regs)
+        if regs is None or not ctx.pid:
+            return []
+        # The stopped registers are past the int3; stap's frame 0 is the probed address (uprobe
+        # semantics), and in a .return probe the real return address (uprobe_get_pc).
+        if ctx.is_return:
+            ret = self._return_address(ctx)
+            if ret:
+                regs["rip"] = ret
+        elif ctx.uaddr:
+            regs["rip"] = ctx.uaddr
+        hijacked = self._hijacked_slots(ctx.tid)
+
+        def read_u64(addr):
+            if addr in hijacked:  # a return address the engine replaced with its trampoline
+                return hijacked[addr]
+            data = self.read_user(ctx, addr, 8)
+            return int.from_bytes(data, "little") if data is not None else None
+
+        def modules(addr):
+            space = self._space(ctx.pid, addr)
+            path = space.module_of(addr) if space is not None else None
+            if path is None:
+                return None
+            try:
+                return open_elf(path), space.modules()[path]
+            except (OSError, KeyError, ValueError):
+                return None
+
+        try:
+            pcs = cfi.unwind(cfi.regs_from_names(regs), read_u64, modules, self._maxbacktrace())
+        except Exception:
+            pcs = [regs["rip"]]
+        return pcs
+
+    @staticmethod
+    def _return_address(ctx) -> int:
+        """The real return address of a .return hit: its instance holds it (ctx->entry_regs is inside it)."""
+        from stapy.runtime.uretprobe import Inst
+
+        if not ctx.entry_regs:
+            return 0
+        return Inst.from_address(ctx.entry_regs - Inst.regs.offset).ret
+
+    def _hijacked_slots(self, tid: int) -> dict[int, int]:
+        """stack slot -> original return address for every hijacked frame of the thread."""
+        th = self.engine.threads.get(tid) if self.engine is not None else None
+        if th is None:
+            return {}
+        return {inst.slot: inst.ret for inst in th.shadow if inst.hijacked}
+
+    def _maxbacktrace(self) -> int:
+        return int(getattr(self.compiled.limits, "MAXBACKTRACE", 20) or 20)
+
+    def _fmt(self, ctx, addr: int, kind: str) -> str:
+        """One address in one of stap's _stp_snprint_addr formats."""
+        r = self._lookup(ctx, addr)
+        name = r.symbol if r is not None else None
+        mod = r.module if r is not None else None
+        hexa = f"{addr:#x}"
+        if kind == "none":
+            return hexa + " "
+        if kind == "brief":
+            return f"{name}+{r.offset:#x}\n" if name else hexa + "\n"
+        if kind == "simple":
+            if name:
+                return f"{name}+{r.offset:#x} [{os.path.basename(mod)}]\n"
+            if mod:
+                return f"{hexa} [{os.path.basename(mod)}+{r.link_addr:#x}]\n"
+            return hexa + "\n"
+        if kind in ("full", "fuller"):
+            where = ""
+            if kind == "fuller" and r is not None:
+                try:
+                    fl = r.fileline()
+                except Exception:
+                    fl = None
+                where = f" at {fl}" if fl else ""
+            if name:
+                return f" {hexa} : {name}+{r.offset:#x}/{r.size:#x}{where} [{mod}]\n"
+            if mod:
+                return f" {hexa} [{mod}+{r.link_addr:#x}/0x0]{where}\n"
+            return f" {hexa}\n"
+        raise ValueError(kind)
+
+    def symbol_string(self, ctx, name: str, n: int, sv: str) -> str:
+        if not ctx.pid or not ctx.regs:
+            return super().symbol_string(ctx, name, n, sv)
+        addr = n & 0xFFFFFFFFFFFFFFFF
+        if name == "usymname":
+            r = self._lookup(ctx, addr)
+            return r.symbol if r is not None and r.symbol else f"{addr:#x}"
+        if name == "usymdata":
+            r = self._lookup(ctx, addr)
+            if r is None:
+                return f"{addr:#x}"
+            if r.symbol:
+                return f"{r.symbol}+{r.offset:#x}/{r.size:#x} [{r.module}]"
+            return f"{addr:#x} [{r.module}+{r.link_addr:#x}/0x0]"
+        if name == "umodname":
+            r = self._lookup(ctx, addr)
+            if r is None:
+                self._set_last_error("module cannot be found")
+                return "<unknown>"
+            return r.module
+        if name == "usymfileline":
+            r = self._lookup(ctx, addr)
+            fl = r.fileline() if r is not None else None
+            return fl if fl else f"{addr:#x}"
+        limit = self.compiled.limits.MAXSTRINGLEN - 1
+        frames = self._frames(ctx)
+        if name == "ucallers":
+            out, total = [], 0
+            for i, pc in enumerate(frames if n < 0 else frames[: n + 1]):
+                piece = (" " if i else "") + f"{pc:#x}"
+                total += len(piece)
+                if total > limit:
+                    break
+                out.append(piece)
+            return "".join(out)
+        if name == "ubacktrace":
+            return _cut("".join(self._fmt(ctx, pc, "none") for pc in frames), limit)
+        if name == "sprint_ubacktrace":
+            return _cut("".join(self._fmt(ctx, pc, "simple") for pc in frames), limit)
+        if name.startswith("print_ubacktrace"):
+            kind = {"print_ubacktrace": "full", "print_ubacktrace_brief": "brief",
+                    "print_ubacktrace_fileline": "fuller"}[name]
+            head = ""
+            if ctx.is_return and kind != "brief" and ctx.uaddr:
+                entry = ctx.uaddr
+                head = "Returning from: " + self._fmt(ctx, entry, kind) + "Returning to  : "
+            return head + "".join(self._fmt(ctx, pc, kind) for pc in frames)
+        if name == "print_usyms":
+            return "".join(f" {tok} : {self.symbol_string(ctx, 'usymdata', int(tok, 16), '')}\n"
+                           for tok in sv.split(" ") if tok)
+        return super().symbol_string(ctx, name, n, sv)
+
+    def _set_last_error(self, msg: str) -> None:
+        # stap sets CONTEXT->last_error (what a later catch would see) without raising
+        data = msg.encode()[: self.compiled.limits.MAXSTRINGLEN - 1]
+        ctypes.memmove(self.errmsg, data + b"\0", len(data) + 1)
+
+    def context_long(self, ctx, name: str, n: int, sv: str) -> int:
+        if name == "ustack":
+            frames = self._frames(ctx) if ctx.pid and ctx.regs else []
+            return frames[n] if 0 <= n < min(len(frames), self._maxbacktrace()) else 0
+        return super().context_long(ctx, name, n, sv)
+
     # -- the Runner's extension points ---------------------------------------------------
     def arm_targets(self) -> None:
         from stapy.runtime.engine import Engine
@@ -140,6 +328,8 @@ class TargetRunner(Runner):
                 continue
             self.engine.add_probe(p.params.get("path"), p.params["address"], self.handler(p.index),
                                   kind=kind, probe_index=p.index)
+            if p.params.get("semaphore"):
+                self.engine.add_semaphore(p.params.get("path"), p.params["semaphore"])
         if o.target_cmd:
             pid = self.engine.launch(command_argv(o.target_cmd))
             if not self.target_set:
@@ -209,6 +399,10 @@ class TargetRunner(Runner):
                 self.engine.detach_all()
             signal.setitimer(signal.ITIMER_REAL, 0)
         return 1 if self.child_failed else status
+
+
+def _cut(text: str, limit: int) -> str:
+    return text[:limit]
 
 
 def run_with_targets(compiled, options, stdout, stderr) -> int:
