@@ -110,7 +110,9 @@ def translate(program, options) -> Translated:
     for probe in program.probes:
         unit.lower_probe(probe)
         steps = [d.strip() for d in (probe.derivation or probe.point_name or probe.location).split(" <- ") if d.strip()]
-        probes.append(ProbeInfo(probe.index, probe.family, dict(probe.params), probe.location,
+        # pass 5 gets plain values only (cached as JSON): the debuginfo site stays in pass 3
+        params = {k: v for k, v in probe.params.items() if k != "site"}
+        probes.append(ProbeInfo(probe.index, probe.family, params, probe.location,
                                 probe.point_name or probe.location, handler_name(probe),
                                 probe.tok.describe() if probe.tok is not None else "",
                                 probe.tok.location() if probe.tok is not None else "",

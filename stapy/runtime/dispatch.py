@@ -123,6 +123,7 @@ class Dispatcher:
             nt.shadow = parent.shadow.copy()  # the child's stack is a copy, hijacked slots included
             child.returns_active = len(nt.shadow)
             child.armed = set(proc.armed)
+            child.semaphores = dict(proc.semaphores)  # the copy carries our raised semaphores
             child.hooked_libs = set(proc.hooked_libs)
             child.entry_hooked = proc.entry_hooked
             child.rdebug_hooked = proc.rdebug_hooked
@@ -143,6 +144,7 @@ class Dispatcher:
                 e.threads.pop(t, None)
                 proc.threads.pop(t, None)
         proc.breakpoints = {}
+        proc.semaphores = {}  # a new image: its semaphores start at zero
         proc.xol = None
         proc.returns_active = 0
         proc.armed = set()

@@ -83,6 +83,7 @@ class Engine:
         self.maxactive = maxactive
         self.maxaction = maxaction
         self.probes: list[bpmod.Probe] = []
+        self.semaphores: list[tuple] = []  # (module realpath or None, link-time address)
         self.procs: dict[int, Process] = {}
         self.threads: dict[int, Thread] = {}
         self.early: dict[int, int] = {}
@@ -111,6 +112,41 @@ class Engine:
         p = bpmod.Probe(os.path.realpath(path) if path else None, location, handler, kind, probe_index, absolute)
         self.probes.append(p)
         return p
+
+    def add_semaphore(self, path, address: int) -> None:
+        """An SDT semaphore (link-time address in module `path`) to raise while armed: programs
+        test it before doing the work of building a marker's arguments.  It is incremented in each
+        traced process that maps the module and decremented again on detach."""
+        key = (os.path.realpath(path) if path else None, int(address))
+        if key not in self.semaphores:
+            self.semaphores.append(key)
+
+    def _raise_semaphores(self, proc: Process) -> None:
+        from stapy.debuginfo import elf
+
+        for key in self.semaphores:
+            if key in proc.semaphores:
+                continue
+            path = key[0] or proc.exe
+            bias = elf.load_bias(proc.tgid, path)
+            if bias is None:
+                continue  # not mapped (yet): a later arm() will see it
+            addr = key[1] + bias
+            cur = proc.read(addr, 2)
+            if cur is None:
+                continue
+            value = int.from_bytes(cur, "little")
+            if proc.write(addr, ((value + 1) & 0xFFFF).to_bytes(2, "little")):
+                proc.semaphores[key] = addr
+
+    @staticmethod
+    def _lower_semaphores(proc: Process) -> None:
+        for addr in proc.semaphores.values():
+            cur = proc.read(addr, 2)
+            if cur is not None:
+                value = int.from_bytes(cur, "little")
+                proc.write(addr, (max(value - 1, 0)).to_bytes(2, "little"))
+        proc.semaphores = {}
 
     def grow_hits(self) -> None:
         n = max(16, 2 * len(self.probes))
@@ -177,6 +213,8 @@ class Engine:
 
     def arm(self, proc: Process, thread: Thread) -> None:
         """Insert the breakpoints of every probe that applies to proc (idempotent)."""
+        if self.semaphores:
+            self._raise_semaphores(proc)
         for p in self.probes:
             if id(p) in proc.armed:
                 continue
@@ -528,6 +566,7 @@ class Engine:
             if proc.memfd < 0:
                 continue
             try:
+                self._lower_semaphores(proc)
                 bpmod.remove_all(proc)
                 if proc.xol is not None:
                     uretprobe.restore_all(proc)

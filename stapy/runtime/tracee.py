@@ -42,6 +42,7 @@ class Process:
     entry_hooked: bool = False                   # the program entry point re-arms library probes
     rdebug_hooked: bool = False                  # ld.so's r_brk breakpoint (dlopen/dlclose) is armed
     arm_pending: bool = False                    # attached in a group-stop: arm at its first other stop
+    semaphores: dict = field(default_factory=dict)  # (path, link addr) -> run-time addr of an SDT semaphore we raised
 
     @property
     def returns_active(self) -> int:

@@ -148,7 +148,8 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
         if s.is_return:
             kind += ".return"
         params = {"path": s.module, "exe": s.process_path, "pid": pid, "address": s.address,
-                  "is_return": s.is_return, "function": s.function, "site": s}
+                  "is_return": s.is_return, "function": s.function, "site": s,
+                  "semaphore": s.sdt.semaphore if s.sdt is not None else 0}
         out.append(Resolved(kind, params, components=_components_of(s.p2_text, head.tok),
                             comment=f" /* pc={s.pc_text} */"))
     return out
