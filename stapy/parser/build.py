@@ -137,7 +137,7 @@ class Builder(Transformer):
 
     def global_name(self, c):
         t = c[0]
-        name, private = str(t), self.ctx.private_decl
+        name, private = str(t), t.private
         if name in self.ctx.globals_seen:
             msg = ("duplicate global name" if self.ctx.globals_seen[name] == private
                    else "global versus private variable declaration conflict")

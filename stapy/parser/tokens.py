@@ -27,9 +27,10 @@ def number_value(text):
 
 
 class LarkToken(lark.Token):
-    """A Lark token carrying the stap token it was made from (`stap`)."""
+    """A Lark token carrying the stap token it was made from (`stap`), and whether it
+    was read inside a `private` declaration (`private`)."""
 
-    __slots__ = ("stap",)
+    __slots__ = ("stap", "private")
 
 
 KEYWORD_TERMINALS = {
@@ -274,7 +275,9 @@ class StapLarkLexer(LarkLexer):
             elif term in ("AT_STAT", "AT_VARIANCE"):
                 ctx.stat_parens.append(ctx.parens + 1)
             if tok.kind == JUNK and tok.junk:
-                raise ParseError(tok.junk, tok, explicit=True, site="junk:" + tok.junk)
+                # stap reports junk from whichever parse_* function meets it (one site each)
+                raise ParseError(tok.junk, tok, explicit=True,
+                                 site=f"junk:{tok.junk}@{parser_state.position}")
             text = tok.text
             if term == "PP_WORD":
                 # stap's parse_component: glue adjacent ident/keyword/'*' pieces
@@ -305,7 +308,7 @@ class StapLarkLexer(LarkLexer):
             elif term == "RETURN" and ctx.context != "function":
                 raise ParseError("found 'return' not in function context", tok, explicit=False)
             elif term == "EMBEDDED" and not ctx.privileged:
-                if "NUMBER" in accepted:
+                if "NUMBER" in accepted and _would_accept(parser_state, "NUMBER"):
                     # parse_value throws before consuming: the token is read again at top level
                     ctx.pending.insert(0, tok)
                     raise ParseError("embedded expression code in unprivileged script; need stap -g",
@@ -348,4 +351,6 @@ class StapLarkLexer(LarkLexer):
             if len(ctx.prev_types) > 4:
                 del ctx.prev_types[0]
             ctx.current = tok
-            yield _make(term, tok, text)
+            lt = _make(term, tok, text)
+            lt.private = ctx.private_decl
+            yield lt
