@@ -92,6 +92,7 @@ HELPERS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     'stp_text_str': ('void', ('ptr', 'ptr'), False),
     'stp_text_strn': ('void', ('ptr', 'ptr', 'i64', 'i64'), False),
     'stp_string_quoted': ('void', ('ptr', 'ptr'), False),
+    'stp_text_buffer_quoted': ('void', ('ptr', 'ptr', 'i64', 'i64'), False),
     'stp_fmt_lit': ('i64', ('ptr', 'i64', 'i64', 'ptr', 'i64'), False),
     'stp_fmt_num': ('i64', ('ptr', 'i64', 'i64', 'i64', 'i32', 'i64', 'i64', 'i32'), False),
     'stp_fmt_char': ('i64', ('ptr', 'i64', 'i64', 'i64', 'i32', 'i64'), False),

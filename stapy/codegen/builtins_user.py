@@ -167,3 +167,40 @@ def _py_str_checked(low, e, name, n):
 
 builtin("user_string_utf16")(lambda low, e: _py_str_checked(low, e, "user_string_utf16", low.expr(e.args[0])))
 builtin("user_string_utf32")(lambda low, e: _py_str_checked(low, e, "user_string_utf32", low.expr(e.args[0])))
+
+
+# ------------------------------------------------------------------ user_buffer_quoted
+
+
+@builtin("user_buffer_quoted")
+def _user_buffer_quoted(low, e):
+    """uconversions.stp: outlen = clamp_t(int, outlen, 0, MAXSTRINGLEN), 0 gives ""; then _stp_text_str
+    over inlen bytes (<= 0 or too big: MAXSTRINGLEN-1) in buffer mode (NULs are escaped, not the end);
+    a fault gives snprintf(outlen, "0x%lx", addr).  The inlen bytes are read with one guarded read."""
+    fb, b = low.fb, low.b
+    m = fb.mb.maxstringlen
+    addr = low.expr(e.args[0])
+    inlen = low.expr(e.args[1])
+    outlen = low.expr(e.args[2])
+    out32 = b.sext(b.trunc(outlen, ir.IntType(32)), I64)
+    out_c = b.select(b.icmp_signed("<", out32, c64(0)), c64(0), b.select(b.icmp_signed(">", out32, c64(m)), c64(m), out32))
+    in_bad = b.or_(b.icmp_signed("<=", inlen, c64(0)), b.icmp_signed(">", inlen, c64(m - 1)))
+    in_c = b.select(in_bad, c64(m - 1), inlen)
+    dst = fb.temp_str()
+    fb.str_empty(dst)
+    raw = fb.temp_str()
+    go, read, fault, ok, end = (fb.new_block(n) for n in ("ubq.go", "ubq.read", "ubq.fault", "ubq.ok", "ubq.end"))
+    b.cbranch(b.icmp_signed("==", out_c, c64(0)), end, go)
+    b.position_at_end(go)
+    b.branch(read)
+    b.position_at_end(read)
+    rc = b.call(low.user_reader(), [fb.ctx, addr, raw, in_c])
+    b.cbranch(b.icmp_signed("!=", rc, c32(0)), fault, ok)
+    b.position_at_end(fault)
+    b.call(_snprintf(fb.mb), [dst, out_c, fb.str_const(b"0x%lx"), addr])
+    b.branch(end)
+    b.position_at_end(ok)
+    low.helper("stp_text_buffer_quoted", [dst, raw, in_c, out_c])
+    b.branch(end)
+    b.position_at_end(end)
+    return dst

@@ -150,3 +150,16 @@ def test_utf16_and_utf32_strings():
         a=ctypes.addressof(u16), b=ctypes.addressof(u32), c=ctypes.addressof(bad))
     assert out == "hé€😀|hé€😀|dflt\n"
     assert err.startswith("ERROR: user string copy fault at 0x1 [man error::fault] near ")
+
+
+def test_user_buffer_quoted():
+    """uconversions.stp user_buffer_quoted: _stp_text_str in buffer mode; a fault gives snprintf(outlen, "0x%lx")."""
+    data = ctypes.create_string_buffer(b"ab\0c\ndefgh", 11)
+    out, err = run_with_tracee_reads(
+        'global a = 0; probe timer.s(1000) { println(user_buffer_quoted(a, 5, 20), "|", user_buffer_quoted(a, 10, 8), "|", '
+        'user_buffer_quoted(a, 5, 0), "|", user_buffer_quoted(4096, 5, 20), "|", user_buffer_quoted(4096, 5, 3)) }',
+        a=ctypes.addressof(data))
+    assert err == ""
+    # outlen 8 -> 6 of room: a b (2) \0 (num 4, 2 written: out = 5) -> full; 'c' breaks; the cut at
+    # out - 3 + 0 = 2 is before the escape (esc = 3), so it stays: `"a`, then `"...`
+    assert out == '"ab\\0c\\n"|"a"...||0x1000|0x\n'

@@ -111,6 +111,8 @@ HELPERS: list[Helper] = [
     _h("stp_text_str", "void", "ptr ptr", False, "dst, s: text_str()"),
     _h("stp_text_strn", "void", "ptr ptr i64 i64", False, "dst, s, len, quoted: text_strn()"),
     _h("stp_string_quoted", "void", "ptr ptr", False, "dst, s: string_quoted()"),
+    _h("stp_text_buffer_quoted", "void", "ptr ptr i64 i64", False,
+       "dst, buf, inlen, outlen: _stp_text_str over inlen bytes of buf (NULs included), quoted (user_buffer_quoted)"),
     # ---- formatting (printf/sprintf pieces)
     _h("stp_fmt_lit", "i64", "ptr i64 i64 ptr i64", False, "buf, len, size, text, textlen -> len"),
     _h("stp_fmt_num", "i64", "ptr i64 i64 i64 i32 i64 i64 i32", False,

@@ -132,9 +132,48 @@ def build(lib):
     f.call("stp_str_copy", f["dst"], tmp)
     f.finish()
 
+    # the kernel's simple_strtol (tapset/string.stp; strtol.exp wants " 1 2 3 4" -> 0): a leading '-' only,
+    # no whitespace skipped, base 0 guesses 8/10/16, "0x" skipped for base 16, digits 0-9 a-f below base, wraps
     f = Fn(lib, "stp_strtol", "i64", ["ptr", "i64"], ["s", "base"])
-    null = f.b.inttoptr(c64(0), PTR)
-    f.finish(f.b.call(lib.function("strtol"), [f["s"], null, f.b.trunc(f["base"], I32)]))
+    b = f.b
+    neg = f.eq(f.byte(f["s"], 0), ord("-"))
+    p = f.var(I64, f.select(neg, c64(1), c64(0)))
+    base = f.var(I64, b.and_(f["base"], c64(0xFFFFFFFF)))
+
+    def at(k):
+        return f.byte(f["s"], b.add(f.get(p), c64(k)))
+
+    def is_x(k):
+        return f.eq(b.or_(at(k), c64(0x20)), ord("x"))
+
+    with f.if_(f.eq(f.get(base), 0)):
+        with f.if_else(f.eq(at(0), ord("0"))) as (zero, other):
+            with zero:
+                f.set(base, c64(8))
+                with f.if_(is_x(1)):
+                    c2 = at(2)
+                    lc2 = b.or_(c2, c64(0x20))
+                    hexd = b.or_(b.and_(f.ge(c2, ord("0")), f.le(c2, ord("9"))),
+                                 b.and_(f.ge(lc2, ord("a")), f.le(lc2, ord("f"))))
+                    f.set(base, f.select(hexd, c64(16), c64(8)))
+            with other:
+                f.set(base, c64(10))
+    with f.if_(f.eq(f.get(base), 16)):
+        with f.if_(f.eq(at(0), ord("0"))):
+            with f.if_(is_x(1)):
+                f.inc(p, 2)
+    res = f.var(I64, 0)
+    with f.while_():
+        ch = at(0)
+        lc = b.or_(ch, c64(0x20))
+        digit = b.and_(f.ge(ch, ord("0")), f.le(ch, ord("9")))
+        letter = b.and_(f.ge(lc, ord("a")), f.le(lc, ord("f")))
+        f.break_if(b.not_(b.or_(digit, letter)))
+        val = f.select(digit, b.sub(ch, c64(ord("0"))), b.sub(lc, c64(ord("a") - 10)))
+        f.break_if(b.icmp_unsigned(">=", val, f.get(base)))
+        f.set(res, b.add(b.mul(f.get(res), f.get(base)), val))
+        f.inc(p)
+    f.finish(f.select(neg, b.neg(f.get(res)), f.get(res)))
 
     f = Fn(lib, "stp_isdigit", "i64", ["ptr"], ["s"])
     c = f.byte(f["s"], 0)
@@ -198,9 +237,9 @@ def build(lib):
 def _build_text_str(lib):
     """_stp_text_str (stp_string.c): escape non-printables, UTF-8 as \\uXXXX, optional quoting."""
     m = lib.limits.maxstringlen
-    hexd = lib.table("stp.hexdigits", b"0123456789abcdef")
-    f = Fn(lib, "stp_i_text_str", "void", [PTR, PTR, I64, I64, I64], ["dst", "in", "inlen", "outlen", "quoted"],
-           internal=True)
+    hexd = lib.table("stp.hexdigits", b"0123456789ABCDEF")  # to_hex_digit: uppercase
+    f = Fn(lib, "stp_i_text_str", "void", [PTR, PTR, I64, I64, I64, I64],
+           ["dst", "in", "inlen", "outlen", "quoted", "buffer"], internal=True)
     b = f.b
     inlen = f.var(I64, f["inlen"])
     outlen = f.var(I64, f["outlen"])
@@ -263,7 +302,8 @@ def _build_text_str(lib):
                 f.set(n, c64(1))
                 f.set(cp, b0)
         f.set(c, f.get(cp))
-        f.break_if(b.or_(f.eq(f.get(c), 0), f.le(f.get(outlen), 0)))
+        nul_ends = b.and_(f.eq(f.get(c), 0), f.eq(f["buffer"], 0))  # a buffer goes on past NULs
+        f.break_if(b.or_(nul_ends, f.le(f.get(outlen), 0)))
         f.set(inp, b.add(f.get(inp), f.get(n)))
         f.set(inlen, b.sub(f.get(inlen), f.get(n)))
         num = f.var(I64, 1)
@@ -296,6 +336,8 @@ def _build_text_str(lib):
                             with f.if_(f.eq(cv, code)):
                                 f.set(letter, c64(ord(ch)))
                         f.set(num, f.select(f.ne(f.get(letter), 0), c64(2), c64(4)))
+                        with f.if_(f.eq(cv, 0)):  # only a buffer gets here: `\0`, yet num stays 4 as in stap
+                            f.set(letter, c64(ord("0")))
                         with f.if_(b.and_(f.lt(f.get(esc), 0), f.lt(b.sub(f.get(outlen), c64(3)), f.get(num)))):
                             f.set(esc, f.get(o))
                             f.set(esc_len, f.get(num))
@@ -326,14 +368,18 @@ def _build_text_str(lib):
     f.finish()
 
     f = Fn(lib, "stp_text_str", "void", ["ptr", "ptr"], ["dst", "s"])
-    f.call("stp_i_text_str", f["dst"], f["s"], c64(0), c64(0), c64(0))
+    f.call("stp_i_text_str", f["dst"], f["s"], c64(0), c64(0), c64(0), c64(0))
     f.finish()
 
     f = Fn(lib, "stp_text_strn", "void", ["ptr", "ptr", "i64", "i64"], ["dst", "s", "len", "quoted"])
     n = f.max(f.min(f["len"], c64(m)), c64(0))
-    f.call("stp_i_text_str", f["dst"], f["s"], c64(0), n, f["quoted"])
+    f.call("stp_i_text_str", f["dst"], f["s"], c64(0), n, f["quoted"], c64(0))
     f.finish()
 
     f = Fn(lib, "stp_string_quoted", "void", ["ptr", "ptr"], ["dst", "s"])
-    f.call("stp_i_text_str", f["dst"], f["s"], c64(m), c64(m), c64(1))
+    f.call("stp_i_text_str", f["dst"], f["s"], c64(m), c64(m), c64(1), c64(0))
+    f.finish()
+
+    f = Fn(lib, "stp_text_buffer_quoted", "void", ["ptr", "ptr", "i64", "i64"], ["dst", "buf", "inlen", "outlen"])
+    f.call("stp_i_text_str", f["dst"], f["buf"], f["inlen"], f["outlen"], c64(1), c64(1))
     f.finish()

@@ -88,9 +88,13 @@ def test_str_replace():
     assert s.value == b"0ne tw0"
 
 
-@pytest.mark.parametrize("s,base,expected", [("0x1f", 16, 31), ("1f", 16, 31), ("  -12abc", 10, -12), ("777", 8, 511),
-                                             ("0x10", 0, 16), ("010", 0, 8), ("zz", 10, 0), ("101", 2, 5),
-                                             ("99999999999999999999", 10, (1 << 63) - 1)])
+# tapset/string.stp: strtol is the kernel's simple_strtol (a leading '-' only, no whitespace skip, base 0
+# guesses 0x/0/10, "0x" skipped for base 16, digits 0-9a-f below the base, no saturation: u64 wrap)
+@pytest.mark.parametrize("s,base,expected", [("0x1f", 16, 31), ("1f", 16, 31), ("  -12abc", 10, 0), ("-12abc", 10, -12),
+                                             ("777", 8, 511), ("0x10", 0, 16), ("010", 0, 8), ("0x", 0, 0), ("0xg", 0, 0),
+                                             ("12", 0, 12), ("zz", 10, 0), ("101", 2, 5), ("+5", 10, 0), ("0XFF", 16, 255),
+                                             ("AbC", 16, 2748), ("z", 36, 0),
+                                             ("99999999999999999999", 10, 99999999999999999999 - 5 * (1 << 64))])
 def test_strtol(s, base, expected):
     assert N.stp_strtol(N.s(s), base) == expected
 
@@ -125,8 +129,8 @@ TEXT = [
     ("\a\b\f\n\r\v", b"\\a\\b\\f\\n\\r\\v"),
     ('q"b\\', b'q\\"b\\\\'),
     ("\x01", b"\\001"),
-    ("é", b"\\u00e9"),
-    ("😀", b"\\U0001f600"),
+    ("é", b"\\u00E9"),  # to_hex_digit() is uppercase
+    ("😀", b"\\U0001F600"),
     (b"\xc3(", b"\\303("),  # a bad continuation is taken verbatim
     (b"\xc0\x80", b"\\300\\200"),  # an overlong form is taken verbatim
     (b"\xed\xa0\x80", b"\\355\\240\\200"),  # a UTF-16 surrogate is rejected
@@ -160,3 +164,40 @@ def test_text_strn():
     assert call(N.stp_text_strn, "abc", 10, 1) == b'"abc"'
     # len below 5 is raised to 5 for the quotes: `""...`
     assert call(N.stp_text_strn, "abcdef", 2, 1) == b'""...'
+
+
+def test_strtol_testsuite():
+    """testsuite/systemtap.string/strtol.{stp,exp}"""
+    got = [N.stp_strtol(N.s(t), base) for t, base in [("1", 10), ("-1", 10), ("123456789", 10), ("-123456789", 10),
+                                                       ("abcdef", 10), ("1a2b3c4d5e6f7g8h9", 10), (" 1 2 3 4", 10),
+                                                       ("", 10), ("1000", 10), ("1000", 16), ("1000", 8), ("1000", 2)]]
+    assert got == [1, -1, 123456789, -123456789, 0, 1, 0, 0, 1000, 4096, 512, 8]
+
+
+def test_string_quoted_utf_overlong():
+    """testsuite/systemtap.base/utf_overlong.{stp,exp}: overlong forms raw octal, the rest uppercase \\u/\\U."""
+    assert call(N.stp_string_quoted, b"\300\200 \301\277 \302\200 \337\277") == \
+        b'"\\300\\200 \\301\\277 \\u0080 \\u07FF"'
+    assert call(N.stp_string_quoted, b"\340\200\200 \340\237\277 \340\240\200 \357\277\277") == \
+        b'"\\340\\200\\200 \\340\\237\\277 \\u0800 \\uFFFF"'
+    assert call(N.stp_string_quoted, b"\360\200\200\200 \360\217\277\277 \360\220\200\200 \364\217\277\277") == \
+        b'"\\360\\200\\200\\200 \\360\\217\\277\\277 \\U00010000 \\U0010FFFF"'
+
+
+def buffer_quoted(data: bytes, inlen: int, outlen: int) -> bytes:
+    d = N.s()
+    src = ctypes.create_string_buffer(data, max(len(data), 1))
+    N.stp_text_buffer_quoted(d, src, inlen, outlen)
+    return d.value
+
+
+def test_text_buffer_quoted():
+    """_stp_text_str(..., quoted=1, user, buffer=1) as user_buffer_quoted calls it (stp_string.c)."""
+    # a NUL is escaped `\\0` (and counts 4 of outlen), not the end of the buffer
+    assert buffer_quoted(b"ab\0c\n", 5, 20) == b'"ab\\0c\\n"'
+    # outlen 8 -> 6 characters of room; cut: `"abc"...`
+    assert buffer_quoted(b"abcdefghij", 10, 8) == b'"abc"...'
+    # a NUL that does not fit ends the loop with c == 0: no "..." even though it was cut
+    assert buffer_quoted(b"ab\0", 3, 5) == b'"ab"'
+    # only inlen bytes are taken
+    assert buffer_quoted(b"abcdef", 2, 20) == b'"ab"'

@@ -40,7 +40,6 @@ SHIMS = r"""
 static inline uint32_t div_rem(uint64_t *n, uint32_t base) { uint32_t r = *n % base; *n /= base; return r; }
 #define do_div(n, base) div_rem((uint64_t *)&(n), base)
 #define to_oct_digit(c) ((c) + '0')
-#define to_hex_digit(c) ("0123456789abcdef"[(c)])
 #define _stp_deref_nofault(v, size, addr, seg) (memcpy(&(v), (addr), 1), 0)
 #define STP_USER_DS 0
 #define STP_KERNEL_DS 0
@@ -91,6 +90,7 @@ long o_mem(char *buf, long len, long size, const char *p, int flags, long w, lon
   return min(str - buf, size);
 }
 void o_text(char *out, const char *in, int inlen, int outlen, int quoted) { _stp_text_str(out, in, inlen, outlen, quoted, 0, 0); }
+void o_buf(char *out, const char *in, int inlen, int outlen) { _stp_text_str(out, in, inlen, outlen, 1, 1, 1); }
 static char sdbuf[sizeof(stat_data) + 128 * 8];
 void o_hist(int type, int start, int stop, int interval, const int64_t *vals, int n, char *out, int size, int64_t *w) {
   struct _Hist h = { type, start, stop, interval, 0, w[0], 0xffff };
@@ -120,7 +120,8 @@ def oracle():
     ss = (STAP_SRC / "stp_string.c").read_text()
     sh = (STAP_SRC / "stat.h").read_text()
     sc = (STAP_SRC / "stat-common.c").read_text()
-    parts = [SHIMS]
+    sth = (STAP_SRC / "stp_string.h").read_text()
+    parts = [SHIMS, next(line for line in sth.splitlines() if line.startswith("#define to_hex_digit"))]
     for name, ret in (("number", "char *"), ("_stp_vsprint_char", "char *"), ("_stp_vsprint_char_size", "int"),
                       ("_stp_vsprint_binary", "char *"), ("_stp_vsprint_memory", "char *")):
         parts.append(f"static {ret} " + _cut(vs, rf"^{name}\("))
@@ -146,6 +147,7 @@ def oracle():
     so.o_mem.argtypes = [vp, i64, i64, vp, i32, i64, i64, i32]
     so.o_mem.restype = i64
     so.o_text.argtypes = [vp, vp, i32, i32, i32]
+    so.o_buf.argtypes = [vp, vp, i32, i32]
     so.o_hist.argtypes = [i32, i32, i32, i32, vp, i32, vp, i32, vp]
     return so
 
@@ -234,6 +236,20 @@ def test_text_str_family_matches(oracle):
             N.stp_string_quoted(mine, src)
             oracle.o_text(theirs, src, 512, 512, 1)
         assert mine.value == theirs.value, (which, s)
+
+
+def test_text_buffer_quoted_matches(oracle):
+    """user_buffer_quoted's _stp_text_str(..., quoted 1, user 1, buffer 1): NULs inside, inlen bytes exactly."""
+    rng = random.Random(4)
+    for _ in range(3000):
+        n = rng.choice([1, 2, 3, 5, 10, 100, 505, 510, 511])
+        data = b"".join(rng.choice(PIECES + [b"\0"]) if rng.random() < 0.3 else b"x" for _ in range(n))[:n]
+        src = ctypes.create_string_buffer(data, 512)
+        outlen = rng.choice([1, 2, 4, 5, 6, 8, 20, 100, 511, 512])
+        mine, theirs = N.s(), ctypes.create_string_buffer(600)
+        N.stp_text_buffer_quoted(mine, src, n, outlen)
+        oracle.o_buf(theirs, src, n, outlen)
+        assert mine.value == theirs.value, (data, n, outlen)
 
 
 def test_stats_and_histogram_text_match(oracle):
