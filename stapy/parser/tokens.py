@@ -274,10 +274,9 @@ class StapLarkLexer(LarkLexer):
                 ctx.parens -= 1
             elif term in ("AT_STAT", "AT_VARIANCE"):
                 ctx.stat_parens.append(ctx.parens + 1)
-            if tok.kind == JUNK and tok.junk:
-                # stap reports junk from whichever parse_* function meets it (one site each)
-                raise ParseError(tok.junk, tok, explicit=True,
-                                 site=f"junk:{tok.junk}@{parser_state.position}")
+            # a junk token goes to the parser like any other: the parse_* function that
+            # meets it fails as usual (its throw site counts for duplicates), and the
+            # error is printed with the junk's own message (parse._diag_from)
             text = tok.text
             if term == "PP_WORD":
                 # stap's parse_component: glue adjacent ident/keyword/'*' pieces
