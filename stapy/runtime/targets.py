@@ -298,11 +298,19 @@ class TargetRunner(Runner):
             if ctx.is_return and kind != "brief" and ctx.uaddr:
                 entry = ctx.uaddr
                 head = "Returning from: " + self._fmt(ctx, entry, kind) + "Returning to  : "
-            return head + "".join(self._fmt(ctx, pc, kind) for pc in frames)
+            return self._print_long(head + "".join(self._fmt(ctx, pc, kind) for pc in frames))
         if name == "print_usyms":
-            return "".join(f" {tok} : {self.symbol_string(ctx, 'usymdata', int(tok, 16), '')}\n"
-                           for tok in sv.split(" ") if tok)
+            return self._print_long("".join(f" {tok} : {self.symbol_string(ctx, 'usymdata', int(tok, 16), '')}\n"
+                                            for tok in sv.split(" ") if tok))
         return super().symbol_string(ctx, name, n, sv)
+
+    def _print_long(self, text: str) -> str:
+        """print_* output is not a string value: no MAXSTRINGLEN cut.  The handler's buffered output
+        goes first, then this text; the handler prints the empty string it gets back."""
+        if len(text.encode("utf-8", "surrogateescape")) < self.compiled.limits.MAXSTRINGLEN:
+            return text
+        self.write_output(text)
+        return ""
 
     def _set_last_error(self, msg: str) -> None:
         # stap sets CONTEXT->last_error (what a later catch would see) without raising

@@ -1,0 +1,131 @@
+"""Context and symbol functions in target probes (ucontext*.stp formats from stap's sym.c/stack.c),
+checked against what the program says about itself (%p, glibc backtrace()/backtrace_symbols via dladdr)
+and against nm/addr2line run here."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import build_target, run_stapy
+
+SCRIPT = r'''
+global n
+probe process("@P@").function("cmp") {
+  if (!n++) {
+    printf("pf=%s|ppf=%s|ua=%x|mod=%s|sd=%s|fl=%s\n", probefunc(), ppfunc(), uaddr(), umodname(uaddr()),
+           usymdata(uaddr()), usymfileline(uaddr()))
+    printf("ub=%s|\n", ubacktrace())
+    printf("uc=%s|us1=%x|us99=%d\n", ucallers(2), ustack(1), ustack(99))
+    printf("--full\n"); print_ubacktrace()
+    printf("--simple\n"); print(sprint_ubacktrace())
+    printf("--brief\n"); print_ubacktrace_brief()
+    printf("--usyms\n"); print_usyms(ucallers(1))
+    printf("--end\n")
+  }
+}
+probe process("@P@").function("mid").return { printf("--ret\n"); print_ubacktrace(); printf("--retend\n") }
+probe process("@P@").function("leaf") { printf("um0=%s|%s|%s\n", umodname(0), usymname(0x10), usymdata(0x10)) }
+'''
+
+
+@pytest.fixture(scope="module")
+def run():
+    prog = str(build_target("tgt_stack.c", flags=("-O0", "-g", "-rdynamic")))
+    r = run_stapy("-e", SCRIPT.replace("@P@", prog), "-c", prog)
+    assert r.returncode == 0, r.stderr
+    return prog, r.stdout
+
+
+def _section(out, name, end):
+    return out.split(f"--{name}\n", 1)[1].split(f"--{end}\n", 1)[0]
+
+
+def _program_facts(out):
+    addrs = {}
+    for line in out.splitlines():
+        if line.startswith("cmp=0x"):
+            addrs = {k: int(v, 16) for k, v in re.findall(r"(\w+)=0x([0-9a-f]+)", line)}
+    bt = next(l for l in out.splitlines() if l.startswith("bt "))
+    pcs = [int(x, 16) for x in bt.split()[1:]]
+    syms = re.findall(r"^(\S+)\(([^)]*)\)\s*\[0x([0-9a-f]+)\]$", out, re.M)  # backtrace_symbols_fd lines
+    return addrs, pcs, syms
+
+
+def _nm(prog):
+    out = subprocess.run(["nm", "-S", prog], capture_output=True, text=True, check=True).stdout
+    table = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            table[parts[3]] = (int(parts[0], 16), int(parts[1], 16))
+    return table
+
+
+def test_context_and_symbol_of_the_probed_address(run):
+    prog, out = run
+    addrs, _, _ = _program_facts(out)
+    line = next(l for l in out.splitlines() if l.startswith("pf="))
+    fields = dict(f.split("=", 1) for f in line.split("|"))
+    assert fields["pf"] == "cmp" and fields["ppf"] == "cmp"
+    ua = int(fields["ua"], 16)
+    link_cmp, size = _nm(prog)["cmp"]
+    bias = addrs["cmp"] - link_cmp
+    assert addrs["cmp"] <= ua < addrs["cmp"] + size  # the probe sits after cmp's prologue
+    assert fields["mod"] == os.path.realpath(prog)
+    assert fields["sd"] == f"cmp+{ua - addrs['cmp']:#x}/{size:#x} [{os.path.realpath(prog)}]"
+    a2l = subprocess.run(["addr2line", "-e", prog, f"{ua - bias:#x}"], capture_output=True, text=True).stdout.strip()
+    assert fields["fl"] == a2l
+
+
+def test_backtraces_match_the_programs_own(run):
+    prog, out = run
+    addrs, pcs, syms = _program_facts(out)
+    ub = next(l for l in out.splitlines() if l.startswith("ub="))[3:]
+    assert ub.endswith(" |")  # each frame is "0x.. ", the trailing space kept
+    ours = [int(x, 16) for x in ub[:-1].split()]
+    ua = int(re.search(r"ua=([0-9a-f]+)", out).group(1), 16)
+    # frame 0 is the probed address; the callers are exactly glibc's (through libc's qsort)
+    assert ours[0] == ua
+    assert ours[1:] == pcs[1:]
+    uc = re.search(r"uc=([^|]*)\|us1=([0-9a-f]+)\|us99=(\d+)", out)
+    assert uc.group(1) == " ".join(f"{pc:#x}" for pc in ours[:3])
+    assert int(uc.group(2), 16) == ours[1] and uc.group(3) == "0"
+
+    full = _section(out, "full", "simple").splitlines()
+    simple = _section(out, "simple", "brief").splitlines()
+    brief = _section(out, "brief", "usyms").splitlines()
+    assert len(full) == len(simple) == len(brief) == len(ours)
+    for i, pc in enumerate(ours):
+        m = re.fullmatch(r" (0x[0-9a-f]+) : (\S+)\+(0x[0-9a-f]+)/(0x[0-9a-f]+) \[(/\S+)\]", full[i])
+        assert m and int(m.group(1), 16) == pc, full[i]
+        sym, off, path = m.group(2), m.group(3), m.group(5)
+        assert simple[i] == f"{sym}+{off} [{os.path.basename(path)}]"
+        assert brief[i] == f"{sym}+{off}"
+        if i == 0:
+            continue
+        file_, where, at = syms[i]
+        assert int(at, 16) == pc
+        assert os.path.realpath(file_) == path  # the same module glibc's dladdr names
+        if where and not where.startswith("+"):  # dladdr knows the (dynamic) symbol: the same name+offset
+            assert f"{sym}+{off}" == where
+    usyms = _section(out, "usyms", "end").splitlines()
+    assert usyms == [f" {pc:#x} : {full[i].split(' : ', 1)[1]}" for i, pc in enumerate(ours[:2])]
+
+
+def test_return_probe_backtrace(run):
+    prog, out = run
+    addrs, _, _ = _program_facts(out)
+    nm = _nm(prog)
+    ret = _section(out, "ret", "retend").splitlines()
+    assert ret[0] == f"Returning from:  {addrs['mid']:#x} : mid+0x0/{nm['mid'][1]:#x} [{os.path.realpath(prog)}]"
+    m = re.fullmatch(r"Returning to  :  (0x[0-9a-f]+) : top\+(0x[0-9a-f]+)/(0x[0-9a-f]+) \[(\S+)\]", ret[1])
+    assert m, ret[1]
+    # the return address is the instruction after top's call to mid (the engine's trampoline never shows)
+    assert int(m.group(1), 16) - addrs["top"] == int(m.group(2), 16)
+    assert ret[2].split(" : ")[1].startswith("main+")
+
+
+def test_unknown_addresses(run):
+    _, out = run
+    assert "um0=<unknown>|0x10|0x10" in out
