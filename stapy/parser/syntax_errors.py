@@ -20,6 +20,7 @@ from lark.parsers.lalr_analysis import Shift
 
 from stapy.parser.ast import HistOp
 from stapy.parser.preprocess import ParseError
+from stapy.parser.tokens import LarkToken
 
 _EXAMPLES = os.path.join(os.path.dirname(__file__), "syntax_examples.tsv")
 _TABLE = None
@@ -227,14 +228,15 @@ def message_for(e, tok, ctx) -> ParseError:
                 msg = "expected '}'" if _in_pp_group(e.state) else "expected probe point specifier"
             elif msg == "expected probe point specifier" and not stops:
                 msg = "expected one of ', { } = +='"
-            if msg == "base histogram operator where expression expected":
-                hist = next((v for v in reversed(e.state.value_stack) if isinstance(v, HistOp)), None)
-                if hist is not None:
-                    return _consumed(ParseError(msg, hist.tok, site=msg))
             if msg.startswith("unknown operator "):
                 if _class(tok) != "at":
                     continue
                 msg = "unknown operator " + tok.text
+            if msg == "base histogram operator where expression expected":
+                for v in reversed(e.state.value_stack):
+                    if isinstance(v, HistOp) or (isinstance(v, LarkToken) and v.type.startswith("AT_HIST")):
+                        where = v.tok if isinstance(v, HistOp) else v.stap
+                        return _consumed(ParseError(msg, where, site=msg))
             if tok is None and form != "eof":
                 # stap's next() hit EOF while its last token was still unswallowed
                 last = ctx.current
