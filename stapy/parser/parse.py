@@ -152,7 +152,11 @@ def _parse_items(source, ctx, pp, lexer, diags, lark, user_file, macro_file) -> 
             break
         except UnexpectedToken as e:
             tok = getattr(e.token, "stap", None)
-            pe = message_for(e, tok, ctx)
+            try:
+                pe = message_for(e, tok, ctx)
+            except Exception:  # never a traceback for a typo: fall back to the plain reading
+                pe = ParseError("expected statement" if tok is not None else "unexpected end-of-file",
+                                tok, explicit=False)
             if tok is not None and not getattr(pe, "consumed", False):
                 ctx.pending.insert(0, tok)
             skip = True
