@@ -510,7 +510,7 @@ class Runner:
             self.stderr.write(pass_failed(5) + "\n")
             return 1
         old = {}
-        for s in (signal.SIGINT, signal.SIGTERM):
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # staprun's interrupt_handler set
             try:
                 old[s] = signal.signal(s, self._on_signal)
             except ValueError:  # not the main thread
