@@ -20,6 +20,39 @@ from typing import TextIO
 from stapy.diagnostics import StapError
 from stapy.options import Options
 
+
+def _clock():
+    import os
+    import time
+
+    return os.times(), time.monotonic()
+
+
+def _timesprint(started) -> str:
+    """main.cxx's TIMESPRINT: `in Uusr/Ssys/Rreal ms.` (children included, as times(2) gives)."""
+    import os
+    import time
+
+    t0, m0 = started
+    t1 = os.times()
+    usr = int((t1.user + t1.children_user - t0.user - t0.children_user) * 1000)
+    sys_ = int((t1.system + t1.children_system - t0.system - t0.children_system) * 1000)
+    real = int((time.monotonic() - m0) * 1000)
+    return f"in {usr}usr/{sys_}sys/{real}real ms."
+
+
+def _memusage() -> str:
+    """staputil.cxx getmemusage(): `using Vvirt/Rres/Sshr/Ddata kb, ` from /proc/self/statm."""
+    import os
+
+    try:
+        with open("/proc/self/statm") as f:
+            size, res, shr, _text, _lib, data = (int(x) for x in f.read().split()[:6])
+        kb = os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, ValueError):
+        size = res = shr = data = kb = 0
+    return f"using {size * kb}virt/{res * kb}res/{shr * kb}shr/{data * kb}data kb, "
+
 PASS_NAMES = {1: "parse", 2: "analysis", 3: "translation", 4: "compilation", 5: "run"}
 
 
@@ -84,18 +117,15 @@ class Session:
             from stapy.codegen.jit import lookup_cached
 
             self.compiled = lookup_cached(self.options)
+            if self.compiled is not None and any(self.verbosity(n) for n in (1, 2, 3, 4)):
+                return self.main_verbose_cached()
             if self.compiled is not None and last == 4:
                 from stapy.codegen.listing import print_compiled
 
                 print_compiled(self.compiled, self.options, self.stdout)
                 return 0
             if self.compiled is not None:
-                try:
-                    return self.run()
-                except StapError as e:
-                    self.report(e.diagnostics, 5)
-                    print(pass_failed(5), file=self.stderr)
-                    return 1
+                return self.run_pass5()
         steps = [
             (1, self.parse, "stapy.parser.printer", "print_parsed"),
             (2, self.analyze, "stapy.semantic.listing", "print_program"),
@@ -103,25 +133,112 @@ class Session:
             (4, self.compile, "stapy.codegen.listing", "print_compiled"),
         ]
         for n, step, mod, fn in steps:
+            started = _clock()
             try:
                 value = step()
             except StapError as e:
                 self.report(e.diagnostics, n)
+                self.pass_done_line(n, started)
                 print(pass_failed(n), file=self.stderr)
                 self.report_suppression(getattr(e, "suppressed", None))
                 return 1
+            self.pass_done_line(n, started)
             if n == last:
                 import importlib
 
                 getattr(importlib.import_module(mod), fn)(value, self.options, self.stdout)
                 self.report_suppression(getattr(self.program, "suppressed", None))
                 return 0
+        return self.run_pass5()
+
+    def run_pass5(self) -> int:
+        """Pass 5 with stap's -v bracket lines (main.cxx pass_5_2) around it."""
+        started = _clock()
+        if self.verbosity(5):
+            print("Pass 5: starting run.", file=self.stderr)
         try:
-            return self.run()
+            status = self.run()
         except StapError as e:
             self.report(e.diagnostics, 5)
+            status = None
+        if self.verbosity(5):
+            print(f"Pass 5: run completed {_timesprint(started)}", file=self.stderr, flush=True)
+        if status is None:
             print(pass_failed(5), file=self.stderr)
             return 1
+        return status
+
+    # -- -v: stap's per-pass summary lines (main.cxx; numbers are this process's own) ----------
+    def verbosity(self, n: int) -> int:
+        """stap's perpass_verbose[n-1]: -v raises every pass, --vp each one (cli.py keeps vp in step)."""
+        vp = tuple(getattr(self.options, "vp", ()) or ())
+        if any(vp):
+            return vp[n - 1] if n <= len(vp) else 0
+        return self.options.verbose
+
+    def pass_done_line(self, n: int, started) -> None:
+        """The -v line after pass n, printed whether the pass worked or not (pass 2's comes from semantic)."""
+        if n == 2 or not self.verbosity(n):
+            return
+        if n == 1:
+            count = len(self._library_paths())
+            files = f"{count} library script" + ("" if count == 1 else "s")
+            text = f"Pass 1: parsed user script and {files} {_memusage()}{_timesprint(started)}"
+        elif n == 3:
+            text = f'Pass 3: translated to C into "{self._translated_path()}" {_memusage()}{_timesprint(started)}'
+        else:
+            path = self.compiled.library_path if self.compiled is not None else self._cache_path(".so")
+            text = f'Pass 4: compiled C into "{path}" {_timesprint(started)}'
+        print(text, file=self.stderr, flush=True)
+
+    def main_verbose_cached(self) -> int:
+        """A cache hit under -v: passes 1-2 still run and speak, then stap's cache.cxx lines."""
+        compiled = self.compiled
+        for n, step in ((1, self.parse), (2, self.analyze)):
+            started = _clock()
+            try:
+                step()
+            except StapError as e:
+                self.report(e.diagnostics, n)
+                self.pass_done_line(n, started)
+                print(pass_failed(n), file=self.stderr)
+                return 1
+            self.pass_done_line(n, started)
+        if self.verbosity(3):
+            print(f"Pass 3: using cached {self._translated_path()}", file=self.stderr)
+        if self.verbosity(4):
+            print(f"Pass 4: using cached {compiled.library_path}", file=self.stderr)
+        self.compiled = compiled
+        if self.options.last_pass == 4:
+            from stapy.codegen.listing import print_compiled
+
+            print_compiled(compiled, self.options, self.stdout)
+            return 0
+        return self.run_pass5()
+
+    def _library_paths(self) -> list:
+        tapsets = getattr(self.parsed, "tapsets", None)
+        if tapsets is None:
+            from stapy.parser.frontend import Tapsets
+
+            tapsets = Tapsets(self.options)
+        return tapsets.paths("stp")
+
+    def _cache_path(self, suffix: str) -> str:
+        from stapy.codegen.jit import cache_dir, script_key
+
+        return str(cache_dir() / f"{script_key(self.options) or 'stdin'}{suffix}")
+
+    def _translated_path(self) -> str:
+        """Where -v says pass 3 put its output: the module's IR, written next to the cached object."""
+        path = self._cache_path(".ll")
+        if self.translated is not None:
+            try:
+                with open(path, "w") as f:
+                    f.write(self.translated.ir_text)
+            except OSError:
+                pass
+        return path
 
     def report_suppression(self, counts) -> None:
         """stap's closing lines about hidden duplicate diagnostics; counts = (errors, warnings)."""

@@ -64,7 +64,7 @@ def script_key(options) -> str | None:
             return None
         h.update(os.path.abspath(options.script_file).encode())
     h.update(text.encode("utf-8", "surrogateescape"))
-    relevant = dataclasses.replace(options, last_pass=5, verbose=0, extra={}, output_file=None,
+    relevant = dataclasses.replace(options, last_pass=5, verbose=0, vp=(0, 0, 0, 0, 0), extra={}, output_file=None,
                                    timing=False)
     h.update(repr(relevant).encode())
     h.update(_sources_stamp().encode())

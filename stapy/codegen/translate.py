@@ -127,5 +127,10 @@ def translate(program, options) -> Translated:
     except RuntimeError as e:  # a bug in stapy: say so in stap's pass-3 words
         raise StapError([Diagnostic("semantic error", f"stapy produced invalid IR: {e}")])
     return Translated(mb.module, mb.exctable, probes, limits, limits.MAXNESTING,
-                      warnings=len(getattr(program, "warnings", []) or []), ir_text=text,
+                      warnings=_printed_warnings(program), ir_text=text,
                       extra={"module_ref": ref, "embedded_c": unit.embedded.source() if unit.embedded.used else None})
+
+
+def _printed_warnings(program) -> int:
+    """Pass-2 diagnostics that a cached run would have to repeat (not -v's own summary line)."""
+    return sum(1 for d in getattr(program, "warnings", []) or [] if getattr(d, "prefix", "x"))

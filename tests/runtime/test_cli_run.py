@@ -70,3 +70,69 @@ def check_cache_reuse(tmp_path):
         assert len(libs) == 1  # one program library
         stamps.append(libs[0].stat().st_mtime_ns)
     assert stamps[0] == stamps[1]  # built once, reused
+
+
+# main.cxx's -v lines: TIMESPRINT "in Uusr/Ssys/Rreal ms.", getmemusage() "using Vvirt/Rres/Sshr/Ddata kb, "
+MEM = r"using \d+virt/\d+res/\d+shr/\d+data kb, "
+TIMES = r"in \d+usr/\d+sys/\d+real ms\."
+VERBOSE_LINES = [
+    rf"Pass 1: parsed user script and \d+ library scripts {MEM}{TIMES}",
+    rf"Pass 2: analyzed script: 1 probe, 3 functions, 0 embeds, 1 global {MEM}{TIMES}",  # stap48 -v -p2 (exit() counts)
+    rf'Pass 3: translated to C into "[^"]+" {MEM}{TIMES}',
+    rf'Pass 4: compiled C into "[^"]+" {TIMES}',
+    r"Pass 5: starting run\.",
+    rf"Pass 5: run completed {TIMES}",
+]
+VERBOSE_SCRIPT = 'global g; function f(x) { return x + 1 } function h() { return 2 } probe begin { g = f(h()); println(g); exit() }'
+
+
+def test_verbose_pass_lines(tmp_path):
+    import re
+
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    p = stapy("-v", "-e", VERBOSE_SCRIPT, env=env)
+    out, err = p.communicate(timeout=60)
+    assert (out, p.returncode) == ("3\n", 0), err
+    lines = err.splitlines()
+    assert len(lines) == 6, err
+    for line, rx in zip(lines, VERBOSE_LINES):
+        assert re.fullmatch(rx, line), (line, rx)
+    # -p2 stops after pass 2's line; --vp 00001 speaks in pass 5 only
+    p = stapy("-v", "-p2", "-e", VERBOSE_SCRIPT, env=env)
+    _, err = p.communicate(timeout=60)
+    assert [ln[:7] for ln in err.splitlines() if ln.startswith("Pass")] == ["Pass 1:", "Pass 2:"]
+    p = stapy("--vp", "00001", "-e", VERBOSE_SCRIPT, env=env)
+    _, err = p.communicate(timeout=60)
+    lines = err.splitlines()
+    assert len(lines) == 2 and re.fullmatch(VERBOSE_LINES[4], lines[0]) and re.fullmatch(VERBOSE_LINES[5], lines[1]), err
+
+def test_verbose_cached_run_says_using_cached(tmp_path):
+    import re
+
+    from stapy.codegen.jit import _sources_stamp
+
+    for attempt in range(3):  # other work on the tree changes the cache key: try again then
+        before = _sources_stamp()
+        env = {"XDG_CACHE_HOME": str(tmp_path / str(attempt))}
+        stapy("-e", VERBOSE_SCRIPT, env=env).communicate(timeout=60)
+        p = stapy("-v", "-e", VERBOSE_SCRIPT, env=env)
+        out, err = p.communicate(timeout=60)
+        lines = err.splitlines()
+        if _sources_stamp() != before:
+            continue
+        # cache.cxx: "Pass 3: using cached <src>", "Pass 4: using cached <module>"; passes 1-2 still speak
+        assert re.fullmatch(VERBOSE_LINES[0], lines[0]) and re.fullmatch(VERBOSE_LINES[1], lines[1]), err
+        assert re.fullmatch(r"Pass 3: using cached \S+\.ll", lines[2]), err
+        assert re.fullmatch(r"Pass 4: using cached \S+\.so", lines[3]), err
+        assert lines[4:5] == ["Pass 5: starting run."] and out == "3\n"
+        return
+    pytest.skip("the source tree kept changing")
+
+
+def test_verbose_parse_failure_line_comes_before_failed():
+    p = stapy("-v", "-e", "probe begin { x = }")
+    _, err = p.communicate(timeout=60)
+    lines = err.splitlines()
+    assert lines[-1] == "Pass 1: parse failed.  [man error::pass1]"
+    assert lines[-2].startswith("Pass 1: parsed user script and ")
+    assert lines[-3] == "1 parse error."
