@@ -271,8 +271,11 @@ class Engine:
         return proc.xol
 
     # -- targets -----------------------------------------------------------
-    def launch(self, argv) -> int:
-        """-c: start argv (a list, or a string run by `sh -c`) stopped at its exec, probes armed."""
+    def launch(self, argv, label: str | None = None) -> int:
+        """-c: start argv (a list, or a string run by `sh -c`) stopped at its exec, probes armed.
+        A failed exec prints `LABEL: strerror` (staprun's perror(target_cmd); default argv[0]) and exits 1."""
+        if label is None:
+            label = argv if isinstance(argv, str) else argv[0]
         if isinstance(argv, str):
             argv = ["/bin/sh", "-c", argv]
         pid = os.fork()
@@ -284,7 +287,7 @@ class Engine:
                 os.kill(os.getpid(), signal.SIGSTOP)
                 os.execvp(argv[0], argv)
             except OSError as ex:
-                os.write(2, f"{argv[0]}: {ex.strerror}\n".encode())
+                os.write(2, f"{label}: {ex.strerror}\n".encode())
                 os._exit(1)
             finally:
                 os._exit(127)

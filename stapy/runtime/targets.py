@@ -339,7 +339,7 @@ class TargetRunner(Runner):
             if p.params.get("semaphore"):
                 self.engine.add_semaphore(p.params.get("path"), p.params["semaphore"])
         if o.target_cmd:
-            pid = self.engine.launch(command_argv(o.target_cmd))
+            pid = self.engine.launch(command_argv(o.target_cmd), label=o.target_cmd)
             if not self.target_set:
                 self.target_set = True
                 self.set_target(pid)

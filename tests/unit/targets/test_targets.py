@@ -102,3 +102,23 @@ def test_runtime_error_in_a_process_probe(calls):
     assert r.returncode == 1
     assert "ERROR: user string copy fault -14 at 0x0 [man error::fault]" in r.stderr
     assert r.stderr.rstrip().endswith("Pass 5: run failed.  [man error::pass5]")
+
+
+def test_child_killed_by_a_signal_is_reported(calls):
+    import signal as sig
+
+    prog = build_target('#include <signal.h>\n#include <stdio.h>\nint main(void) { puts("about to die"); '
+                        'fflush(stdout); raise(SIGSEGV); return 0; }\n', name="tgt_segv")
+    r = run_stapy("-e", 'probe end { println("bye") }', "-c", str(prog))
+    assert r.returncode == 1
+    assert r.stdout == "about to die\nbye\n"  # the command's output, then the end probe's
+    assert r.stderr == f"WARNING: Child process exited with signal 11 ({sig.strsignal(11)})\n"
+
+
+def test_command_that_cannot_be_executed(tmp_path):
+    missing = tmp_path / "no-such-program"
+    r = run_stapy("-e", 'probe end { println("bye") }', "-c", f"{missing} arg")
+    assert r.returncode == 1
+    assert r.stdout == "bye\n"
+    # staprun's perror(target_cmd) in the child, which exits 1
+    assert r.stderr == f"{missing} arg: No such file or directory\nWARNING: Child process exited with status 1\n"
