@@ -39,6 +39,7 @@ import sys
 import time
 
 from stapy.codegen import abi
+from stapy.runtime.native.helpers import OUT_ROTATE_WORD
 
 STARTING, RUNNING, STOPPING, ERROR = "starting", "running", "stopping", "error"
 
@@ -57,6 +58,59 @@ READ_USER = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ct
 
 class SessionStartFailed(Exception):
     """stapy_init refused to start (a histogram shape stap's runtime rejects)."""
+
+
+ROTATE_CB = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)
+
+
+class RotatingOutput:
+    """-S size[,N] with -o FILE, as staprun does it (common.c parse_args, relay.c open/switch_outfile).
+
+    Files are FILE.0, FILE.1 ... (FILE through strftime at each opening).  Before a chunk of n bytes
+    is written, a file that would pass size MiB is closed and the next one opened (so a chunk is never
+    split); with N, opening file k removes file k-N, so at most N files remain.
+    """
+
+    def __init__(self, pattern: str, spec: str):
+        size, _, count = spec.partition(",")
+        self.pattern = pattern
+        self.fsize_max = int(size) << 20
+        self.fnum_max = int(count or 0)
+        self.fnum = 0
+        self.wsize = 0
+        self.names: dict[int, str] = {}
+        self.fd = self._open(0)
+        self.callback = ROTATE_CB(self._before_write)
+
+    def _open(self, fnum: int) -> int:
+        if self.fnum_max and fnum >= self.fnum_max:
+            old = self.names.pop(fnum - self.fnum_max, None)
+            if old is not None:
+                try:
+                    os.remove(old)  # staprun: "don't care"
+                except OSError:
+                    pass
+        name = f"{time.strftime(self.pattern)}.{fnum}"
+        self.names[fnum] = name
+        return os.open(name, os.O_CREAT | os.O_TRUNC | os.O_WRONLY | os.O_CLOEXEC, 0o666)
+
+    def _before_write(self, n: int) -> int:
+        if self.fsize_max and self.wsize + n > self.fsize_max:
+            os.close(self.fd)
+            self.fnum += 1
+            self.fd = self._open(self.fnum)
+            self.wsize = 0
+        self.wsize += n
+        return self.fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 INIT_WARNINGS = {
@@ -374,7 +428,13 @@ class Runner:
     def open_output(self) -> None:
         self._capture = None
         self._out_file = None
-        if self.options.output_file:
+        size_spec = getattr(self.options, "output_size", None)
+        if size_spec and not self.options.output_file:
+            raise SessionStartFailed("-S")
+        if size_spec:
+            self._out_file = RotatingOutput(self.options.output_file, size_spec)
+            fd = self._out_file.fileno()
+        elif self.options.output_file:
             name = time.strftime(self.options.output_file)
             self._out_file = open(name, "wb")
             fd = self._out_file.fileno()
@@ -393,6 +453,10 @@ class Runner:
         rc = self._init(fd)
         if rc:
             raise SessionStartFailed(rc)
+        if isinstance(self._out_file, RotatingOutput):
+            out = ctypes.cast(getattr(self.lib, "stapy_out"), ctypes.c_void_p).value
+            ctypes.c_int64.from_address(out + 8 * OUT_ROTATE_WORD).value = \
+                ctypes.cast(self._out_file.callback, ctypes.c_void_p).value
 
     def flush(self) -> None:
         self._flush()
@@ -506,7 +570,10 @@ class Runner:
         except SessionStartFailed as failed:
             from stapy.session import pass_failed
 
-            self.stderr.write(f"WARNING: {INIT_WARNINGS.get(failed.args[0], 'the session could not start')}\n")
+            if failed.args[0] == "-S":  # staprun's parse_args
+                self.stderr.write("ERROR: You have to specify output FILE with '-S' option.\n")
+            else:
+                self.stderr.write(f"WARNING: {INIT_WARNINGS.get(failed.args[0], 'the session could not start')}\n")
             self.stderr.write(pass_failed(5) + "\n")
             return 1
         old = {}

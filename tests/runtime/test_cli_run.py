@@ -136,3 +136,46 @@ def test_verbose_parse_failure_line_comes_before_failed():
     assert lines[-1] == "Pass 1: parse failed.  [man error::pass1]"
     assert lines[-2].startswith("Pass 1: parsed user script and ")
     assert lines[-3] == "1 parse error."
+
+
+# staprun -S size[,N] (common.c parse_args: size MiB; relay.c: FILE.0, FILE.1 ..., a file never passes
+# size, opening file k removes file k-N)
+ROTATE_SCRIPT = 'global n; probe begin { while (n++ < 300) printf("%8191d\\n", n); exit() }'
+ROTATE_TEXT = "".join(f"{n:8191d}\n" for n in range(1, 301))  # 300 * 8192 bytes: more than 2 MiB
+
+
+def test_size_rotation(tmp_path):
+    out = tmp_path / "out"
+    p = stapy("-D", "MAXACTION=100000", "-S", "1", "-o", str(out), "-e", ROTATE_SCRIPT)
+    _, err = p.communicate(timeout=60)
+    assert (err, p.returncode) == ("", 0)
+    files = sorted(tmp_path.iterdir(), key=lambda f: int(f.suffix[1:]))
+    assert [f.name for f in files] == ["out.0", "out.1", "out.2"]
+    assert all(f.stat().st_size <= 1 << 20 for f in files)
+    assert "".join(f.read_text() for f in files) == ROTATE_TEXT
+
+
+def test_size_rotation_keeps_n_files(tmp_path):
+    out = tmp_path / "out"
+    p = stapy("-D", "MAXACTION=100000", "-S", "1,2", "-o", str(out), "-e", ROTATE_SCRIPT)
+    _, err = p.communicate(timeout=60)
+    assert (err, p.returncode) == ("", 0)
+    names = sorted(f.name for f in tmp_path.iterdir())
+    assert names == ["out.1", "out.2"]
+    kept = (tmp_path / "out.1").read_text() + (tmp_path / "out.2").read_text()
+    assert ROTATE_TEXT.endswith(kept) and len(kept) > 1 << 20
+
+
+def test_size_rotation_small_output_is_file_0(tmp_path):
+    out = tmp_path / "log"
+    p = stapy("-S", "1", "-o", str(out), "-e", 'probe begin { println("small"); exit() }')
+    _, err = p.communicate(timeout=60)
+    assert (err, p.returncode) == ("", 0)
+    assert [f.name for f in tmp_path.iterdir()] == ["log.0"] and (tmp_path / "log.0").read_text() == "small\n"
+
+
+def test_size_without_output_file():
+    p = stapy("-S", "1", "-e", 'probe begin { exit() }')
+    _, err = p.communicate(timeout=60)
+    assert err.splitlines()[0] == "ERROR: You have to specify output FILE with '-S' option."
+    assert p.returncode == 1

@@ -84,6 +84,7 @@ STAT_VARIANCE = 5
 SORT_VALUE = 0
 
 OUT_BYTES = 64  # size of an output buffer object
+OUT_ROTATE_WORD = 6  # i64 word of an output object: 0, or i64 (*)(i64 n) giving the fd for the next n bytes (-S)
 TOKENIZE_STATE_BYTES_EXTRA = 16  # tokenize state = MAXSTRINGLEN + this many bytes (zero-filled = empty)
 
 

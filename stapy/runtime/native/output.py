@@ -1,16 +1,21 @@
 """The session output buffer: preallocated, appended to by handlers, drained with write(2).
 
 Layout of an output object (OUT_BYTES, i64 words): 0 data, 1 len, 2 cap,
-3 fd, 4 first error (-errno, 0 if none), 5 bytes written so far.  A full
+3 fd, 4 first error (-errno, 0 if none), 5 bytes written so far, 6 rotate
+(0, or an `i64 (*)(i64 n)` the runner installs for -S: called before each
+drain of n bytes, it returns the fd to write them to -- staprun's
+switch_outfile decision, taken per drained chunk as relay.c does per message).  A full
 buffer is drained before more is appended; a drain loops over partial
 writes and retries EINTR, so nothing is lost short of a real I/O error.
 """
 from __future__ import annotations
 
+from llvmlite import ir
+
 from stapy.runtime.native.helpers import FMT_SIGN
 from stapy.runtime.native.irkit import I32, I64, PTR, Fn, c64
 
-DATA, LEN, CAP, FD, ERR, WRITTEN = range(6)
+DATA, LEN, CAP, FD, ERR, WRITTEN, ROTATE = range(7)
 EINTR = 4
 
 
@@ -30,6 +35,12 @@ def build(lib):
     out = f["out"]
     data = f.ld(PTR, out, DATA * 8)
     n = f.ld64(out, LEN)
+    rotate = f.ld64(out, ROTATE)
+    with f.if_(b.and_(f.ne(rotate, 0), f.gt(n, 0))):
+        cb = b.inttoptr(rotate, ir.FunctionType(I64, [I64]).as_pointer())
+        fd = b.call(cb, [n])
+        with f.if_(f.ge(fd, 0)):
+            f.st64(out, FD, fd)
     off = f.var(I64, 0)
     with f.while_(lambda: f.lt(f.get(off), n)):
         r = b.call(write, [b.trunc(f.ld64(out, FD), I32), f.at(data, f.get(off)), b.sub(n, f.get(off))])
