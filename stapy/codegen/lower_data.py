@@ -332,7 +332,10 @@ class DataLowering:
     def expr_StatOp(self, e):
         stat = self.stat_object(e.stat)
         out = self.fb.alloca_long("agg")
-        self.checked("stp_stat_get", [self.fb.ctx, stat, c32(STAT_OPS[e.op]), out], "aggregate", e.tok)
+        op = STAT_OPS[e.op]
+        if op == H.STAT_VARIANCE and isinstance(e.stat, ast.ArrayIndex):
+            op = H.STAT_VARIANCE_ELEMENT
+        self.checked("stp_stat_get", [self.fb.ctx, stat, c32(op), out], "aggregate", e.tok)
         return self.b.load(out, typ=I64)
 
     def delete(self, target, tok) -> None:

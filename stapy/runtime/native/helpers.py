@@ -79,6 +79,7 @@ STAT_MIN = 2
 STAT_MAX = 3
 STAT_AVG = 4
 STAT_VARIANCE = 5
+STAT_VARIANCE_ELEMENT = 6   # @variance of an array element: map.c _new_map_copy_stat copies variance_s
 
 # stp_map_sort column: 0 = the value, 1..9 = that index column
 SORT_VALUE = 0

@@ -4,7 +4,8 @@ A stat object is i64 words: 0 htype, 1 start, 2 interval, 3 nbuckets,
 4 shift, 5 count, 6 sum, 7 min, 8 max, 9 avg_s, 10 M2, 11 variance_s, then
 nbuckets histogram counters.  `<<<` follows __stp_stat_add exactly,
 including its Welford update with a 32-bit `int delta`; @variance follows
-_stp_stat_get's one-CPU aggregation ((n(avg_s-A)^2 + (n-1)var_s)/(n-1)) >> 2b.
+_stp_stat_get's one-CPU aggregation ((n(avg_s-A)^2 + (n-1)var_s)/(n-1)) >> 2b for a scalar,
+and for an array element (op 6) map.c's _new_map_copy_stat: variance_s >> 2b.
 """
 from __future__ import annotations
 
@@ -144,6 +145,10 @@ def _build_core(lib):
         f.st64(f["out"], 0, f.call("stp_i_div", f.ld64(st, SUM), count))
         f.ret(0)
     shift = f.ld64(st, SHIFT)
+    with f.if_(f.eq(op, 6)):
+        # an array element (pmap): one CPU's data is copied as is, variance_s >> 2b, no avg term
+        f.st64(f["out"], 0, b.ashr(f.ld64(st, VAR_S), b.mul(shift, c64(2))))
+        f.ret(0)
     agg_avg = f.call("stp_i_div", b.shl(f.ld64(st, SUM), shift), count)
     d = b.sub(f.ld64(st, AVG_S), agg_avg)
     s1 = b.mul(b.mul(count, d), d)
