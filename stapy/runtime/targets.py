@@ -317,11 +317,6 @@ class TargetRunner(Runner):
         data = msg.encode()[: self.compiled.limits.MAXSTRINGLEN - 1]
         ctypes.memmove(self.errmsg, data + b"\0", len(data) + 1)
 
-    def context_long(self, ctx, name: str, n: int, sv: str) -> int:
-        if name == "ustack":
-            frames = self._frames(ctx) if ctx.pid and ctx.regs else []
-            return frames[n] if 0 <= n < min(len(frames), self._maxbacktrace()) else 0
-        return super().context_long(ctx, name, n, sv)
 
     # -- the Runner's extension points ---------------------------------------------------
     def arm_targets(self) -> None:
