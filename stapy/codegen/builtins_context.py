@@ -185,8 +185,19 @@ def _randint(low, e):
 
 @builtin("ctime")
 def _ctime(low, e):
-    dst = low.fb.temp_str()
-    low.b.call(low.py("stapy_py_ctime"), [dst, low.expr(e.args[0])])
+    """tapset/linux/ctime.stp caps the input to what a 32-bit time_t holds, else an error."""
+    secs = low.expr(e.args[0])
+    fb = low.fb
+    for cmp, bound, text in ((">", 2147483647, b"Time too far in the future to be converted"),
+                             ("<", -2147483648, b"Time too far in the past to be converted")):
+        bad, ok = fb.new_block("ctime.bad"), fb.new_block("ctime.ok")
+        low.b.cbranch(low.b.icmp_signed(cmp, secs, c64(bound)), bad, ok)
+        low.b.position_at_end(bad)
+        fb.set_error(fb.new_site("error", e.tok), text)
+        low.b.branch(fb.current_fixup())
+        low.b.position_at_end(ok)
+    dst = fb.temp_str()
+    low.b.call(low.py("stapy_py_ctime"), [dst, secs])
     return dst
 
 

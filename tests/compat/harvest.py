@@ -100,7 +100,7 @@ def harvest(src: Path, dirs: list[str]):
                 if m.group(1) == "set":
                     if len(words) == 2 and words[0]:
                         name = words[0].lstrip(":")
-                        var[name] = words[1]
+                        var[name] = sub(words[1], var) if (words[1] or "").startswith("$") else words[1]
                         if words[1] is None:
                             var.pop(name)
                     continue
