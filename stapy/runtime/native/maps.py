@@ -39,7 +39,6 @@ def build(lib):
     m = lib.limits.maxstringlen
     strsize = (m + 7) // 8 * 8
     cap_default = lib.limits.maxmapentries
-    strncmp = lib.external("strncmp", I32, [PTR, PTR, I64])
 
     # ---- layout
     def layout(f, nkeys, keymask, valtype, decl, statbytes):
@@ -157,9 +156,15 @@ def build(lib):
             stored = f.at(e, f.ld64(f["map"], KEYOFF + i))
             with f.if_else(is_str_col(f, f["map"], i)) as (s_, l_):
                 with s_:
-                    # the stored key was cut at MAXSTRINGLEN-1: compare the probe the same way
-                    diff = b.call(strncmp, [stored, b.inttoptr(kv, PTR), c64(m - 1)])
-                    f.return_if(f.ne(diff, ir.Constant(I32, 0)), c64(0))
+                    # the stored key was cut at MAXSTRINGLEN-1: compare the probe the same way.  Inline
+                    # bytes, not a strncmp call: keys are short and the hashes already matched
+                    probe = b.inttoptr(kv, PTR)
+                    j = f.var(I64, 0)
+                    with f.while_(lambda: f.lt(f.get(j), c64(m - 1))):
+                        x = f.ld8(stored, f.get(j))
+                        f.return_if(b.icmp_unsigned("!=", x, f.ld8(probe, f.get(j))), c64(0))
+                        f.break_if(b.icmp_unsigned("==", x, ir.Constant(ir.IntType(8), 0)))
+                        f.inc(j)
                 with l_:
                     f.return_if(f.ne(f.ld64(stored, 0), kv), c64(0))
     f.finish(c64(1))
