@@ -4,6 +4,7 @@ hijack(): 1. reserve an instance from the process's bounded pool; 2. read the
 return address at [rsp]; 3. write the trampoline address there; 4. push the
 instance on the thread's shadow stack.  A fault in 2 or 3 releases the
 instance and counts a miss, leaving the tracee untouched.
+hijack() first drops instances below the entry's rsp (frames a longjmp skipped).
 pop_for_return(): pop instances whose slot lies below the returning frame
 (frames longjmp or an exception skipped), then the matching one.
 restore_all(): on detach every still-hijacked slot gets its return address back.
@@ -107,7 +108,22 @@ def _miss(bp) -> None:
         p.misses += 1
 
 
+def drop_stale(proc, thread, rsp: int) -> int:
+    """Pop instances whose slot lies below `rsp` at a function entry: frames a longjmp skipped.
+
+    No live frame's return slot is below the rsp of a function being entered; a tail call reuses
+    the slot (equal), which stays.  Without this, stale instances under a live one fill the stack."""
+    shadow = thread.shadow
+    n = 0
+    while shadow and shadow[-1].slot < rsp:
+        shadow.pop()
+        n += 1
+    proc.returns_active = max(0, proc.returns_active - n)
+    return n
+
+
 def hijack(proc, thread, bp, regs, maxactive: int) -> Inst | None:
+    drop_stale(proc, thread, regs[arch.RSP])
     if proc.returns_active >= maxactive or len(thread.shadow) >= thread.shadow.cap:   # 1
         _miss(bp)
         return None
