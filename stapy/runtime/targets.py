@@ -120,6 +120,10 @@ class TargetRunner(Runner):
 
     def process_end(self, pid, status):
         self._lifecycle("process.end", pid, pid)
+        self._spaces.pop(pid, None)
+
+    def exec(self, pid, path):
+        self._spaces.pop(pid, None)  # a new image: its module map is read again on the next lookup
 
     def thread_begin(self, pid, tid):
         self._lifecycle("process.thread.begin", pid, tid)

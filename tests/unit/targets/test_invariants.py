@@ -1,6 +1,7 @@
 """ENGINE.md "Invariants: nothing lost", through the real command line: on every way out the end (or
 error) probes run as stap's rules say, output is flushed, the target is left as found (text bytes in
 /proc/PID/mem equal the file on disk, no tracer) and goes on to finish with its own status."""
+import ctypes
 import os
 import re
 import signal
@@ -20,12 +21,18 @@ probe process("@P@").function("tick") { n++; if (n == 3) printf("ready\n"); @ACT
 probe end { printf("end n=%d\n", n) }
 probe error { printf("error n=%d\n", n) }
 '''
+PR_SET_CHILD_SUBREAPER = 36
 FOREVER = "100000"  # ticks of 10 ms: the target runs until told to stop
 
 
 @pytest.fixture(scope="module")
 def live():
-    return str(build_target("tgt_live.c", flags=("-O0", "-g")))
+    # Become the child subreaper: a -c command that outlives stapy is re-parented to this process,
+    # which can then wait for it and see its own exit status.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    yield str(build_target("tgt_live.c", flags=("-O0", "-g")))
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
 def script(prog, action=""):
@@ -72,12 +79,12 @@ def assert_untouched(pid):
     assert checked >= 2  # the program and at least libc
 
 
-def finish_child(d, pid):
-    """Tell the detached target to stop; it finishes its own work."""
+def finish_child(d, pid, status=7):
+    """Tell the detached target to stop; it finishes its own work and exits with its own status."""
     (d / "stop").write_text("")
     done = wait_for(lambda: read_or_none(d / "done"))
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
-             Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX")
+    _, raw = os.waitpid(pid, 0)  # ours since stapy left (subreaper)
+    assert os.waitstatus_to_exitcode(raw) == status
     return done
 
 
