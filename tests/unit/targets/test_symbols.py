@@ -131,3 +131,20 @@ def test_return_probe_backtrace(run):
 def test_unknown_addresses(run):
     _, out = run
     assert "um0=<unknown>|0x10|0x10" in out
+
+
+def test_pp_of_plt_and_mark_probes(tmp_path):
+    """stap derives .plt and .mark probes to process("P").statement(0xADDR) [tapsets.cxx query_one_plt,
+    sdt_query::convert_location]: pp() shows that.  Addresses from objdump and readelf -n."""
+    prog = str(build_target("dbg_sdt.c", flags=("-O0", "-g")))
+    plt = re.search(r"^0*([0-9a-f]+) <printf@plt>:", subprocess.run(["objdump", "-d", prog], capture_output=True,
+                                                                    text=True).stdout, re.M)
+    notes = subprocess.run(["readelf", "-n", prog], capture_output=True, text=True).stdout
+    mark = re.search(r"Name: start\s+Location: 0x0*([0-9a-f]+)", notes)
+    r = run_stapy("-e", f'probe process("{prog}").plt("printf") {{ printf("plt %s\\n", pp()) }} '
+                        f'probe process("{prog}").mark("start") {{ printf("mark %s %s\\n", pp(), probefunc()) }}',
+                  "-c", prog)
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if l.startswith(("plt ", "mark "))]
+    assert f'plt process("{prog}").statement(0x{plt.group(1)})' in lines
+    assert f'mark process("{prog}").statement(0x{mark.group(1)}) work' in lines
