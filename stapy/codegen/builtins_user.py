@@ -176,7 +176,9 @@ builtin("user_string_utf32")(lambda low, e: _py_str_checked(low, e, "user_string
 def _user_buffer_quoted(low, e):
     """uconversions.stp: outlen = clamp_t(int, outlen, 0, MAXSTRINGLEN), 0 gives ""; then _stp_text_str
     over inlen bytes (<= 0 or too big: MAXSTRINGLEN-1) in buffer mode (NULs are escaped, not the end);
-    a fault gives snprintf(outlen, "0x%lx", addr).  The inlen bytes are read with one guarded read."""
+    a fault gives snprintf(outlen, "0x%lx", addr).  One guarded read takes the bytes stap can touch:
+    every byte it consumes costs at least one character of the (at most outlen) room, and a
+    decode looks at most 4 bytes ahead, so min(inlen, outlen + 8) bytes."""
     fb, b = low.fb, low.b
     m = fb.mb.maxstringlen
     addr = low.expr(e.args[0])
@@ -194,7 +196,9 @@ def _user_buffer_quoted(low, e):
     b.position_at_end(go)
     b.branch(read)
     b.position_at_end(read)
-    rc = b.call(low.user_reader(), [fb.ctx, addr, raw, in_c])
+    want = b.add(out_c, c64(8))
+    n_read = b.select(b.icmp_signed("<", want, in_c), want, in_c)
+    rc = b.call(low.user_reader(), [fb.ctx, addr, raw, n_read])
     b.cbranch(b.icmp_signed("!=", rc, c32(0)), fault, ok)
     b.position_at_end(fault)
     b.call(_snprintf(fb.mb), [dst, out_c, fb.str_const(b"0x%lx"), addr])

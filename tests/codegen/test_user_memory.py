@@ -15,8 +15,11 @@ READ = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.
 FAULT_BELOW = 1 << 16  # addresses below this "fault"
 
 
+FAULT_FROM = [0]  # when set, reads reaching this address fault too (an unmapped page after a buffer)
+
+
 def _read_user(ctx, addr, buf, n):
-    if addr < FAULT_BELOW:
+    if addr < FAULT_BELOW or (FAULT_FROM[0] and addr + n > FAULT_FROM[0]):
         return -14
     ctypes.memmove(buf, addr, n)
     return n
@@ -163,3 +166,18 @@ def test_user_buffer_quoted():
     # outlen 8 -> 6 of room: a b (2) \0 (num 4, 2 written: out = 5) -> full; 'c' breaks; the cut at
     # out - 3 + 0 = 2 is before the escape (esc = 3), so it stays: `"a`, then `"...`
     assert out == '"ab\\0c\\n"|"a"...||0x1000|0x\n'
+
+
+def test_user_buffer_quoted_reads_only_what_stap_touches():
+    """stap reads the buffer byte by byte and stops when the output is full: bytes past that may be unmapped."""
+    data = ctypes.create_string_buffer(b"a" * 64, 64)
+    base = ctypes.addressof(data)
+    FAULT_FROM[0] = base + 40
+    try:
+        out, err = run_with_tracee_reads(
+            'global a = 0; probe timer.s(1000) { println(user_buffer_quoted(a, 64, 10), "|", user_buffer_quoted(a, 64, 60)) }',
+            a=base)
+    finally:
+        FAULT_FROM[0] = 0
+    # outlen 10: 8 characters of room, cut -> `"aaaaa"...`; outlen 60 would need byte 40 and beyond: the address
+    assert out == '"aaaaa"...|0x%x\n' % base
