@@ -223,7 +223,7 @@ class TargetRunner(Runner):
         return {inst.slot: inst.ret for inst in th.shadow if inst.hijacked}
 
     def _maxbacktrace(self) -> int:
-        return int(getattr(self.compiled.limits, "MAXBACKTRACE", 20) or 20)
+        return int(self.compiled.limits.MAXBACKTRACE)
 
     def _fmt(self, ctx, addr: int, kind: str) -> str:
         """One address in one of stap's _stp_snprint_addr formats."""

@@ -148,3 +148,16 @@ def test_pp_of_plt_and_mark_probes(tmp_path):
     lines = [l for l in r.stdout.splitlines() if l.startswith(("plt ", "mark "))]
     assert f'plt process("{prog}").statement(0x{plt.group(1)})' in lines
     assert f'mark process("{prog}").statement(0x{mark.group(1)}) work' in lines
+
+
+def test_maxbacktrace_limits_the_frames():
+    prog = str(build_target("tgt_stack.c", flags=("-O0", "-g", "-rdynamic")))
+    r = run_stapy("-D", "MAXBACKTRACE=3", "-e", f'probe process("{prog}").function("cmp") {{ if (!n++) '
+                  '{ printf("[%s]\\n", ubacktrace()); print_ubacktrace_brief() } } global n', "-c", prog)
+    assert r.returncode == 0, r.stderr
+    pcs = _program_facts(r.stdout)[1]
+    ub = re.search(r"^\[(.*)\]$", r.stdout, re.M).group(1)
+    assert len(ub.split()) == 3 and ub.split()[1:] == [f"{pc:#x}" for pc in pcs[1:3]]
+    brief = [line for line in r.stdout.split(f"[{ub}]\n", 1)[1].splitlines()
+             if re.fullmatch(r"[\w.]+\+0x[0-9a-f]+", line)]
+    assert len(brief) == 3 and brief[0].startswith("cmp+")
