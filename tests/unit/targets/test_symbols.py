@@ -30,9 +30,9 @@ probe process("@P@").function("leaf") { printf("um0=%s|%s|%s\n", umodname(0), us
 '''
 
 
-@pytest.fixture(scope="module")
-def run():
-    prog = str(build_target("tgt_stack.c", flags=("-O0", "-g", "-rdynamic")))
+@pytest.fixture(scope="module", params=[("-O0", "-g"), ("-O2", "-g", "-fomit-frame-pointer")], ids=["O0", "O2-nofp"])
+def run(request):
+    prog = str(build_target("tgt_stack.c", flags=(*request.param, "-rdynamic")))
     r = run_stapy("-e", SCRIPT.replace("@P@", prog), "-c", prog)
     assert r.returncode == 0, r.stderr
     return prog, r.stdout
