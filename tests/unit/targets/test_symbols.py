@@ -22,6 +22,7 @@ probe process("@P@").function("cmp") {
     printf("--simple\n"); print(sprint_ubacktrace())
     printf("--brief\n"); print_ubacktrace_brief()
     printf("--usyms\n"); print_usyms(ucallers(1))
+    printf("--fileline\n"); print_ubacktrace_fileline()
     printf("--end\n")
   }
 }
@@ -111,7 +112,12 @@ def test_backtraces_match_the_programs_own(run):
         assert os.path.realpath(file_) == path  # the same module glibc's dladdr names
         if where and not where.startswith("+"):  # dladdr knows the (dynamic) symbol: the same name+offset
             assert f"{sym}+{off}" == where
-    usyms = _section(out, "usyms", "end").splitlines()
+    usyms = _section(out, "usyms", "fileline").splitlines()
+    fileline = _section(out, "fileline", "end").splitlines()
+    bias = addrs["cmp"] - _nm(prog)["cmp"][0]
+    a2l = subprocess.run(["addr2line", "-e", prog, f"{ours[0] - bias:#x}"], capture_output=True, text=True).stdout
+    sym, rest = full[0].split(" [", 1)
+    assert fileline[0] == f"{sym} at {a2l.strip()} [{rest}"  # sym.c's _STP_SYM_FULLER
     assert usyms == [f" {pc:#x} : {full[i].split(' : ', 1)[1]}" for i, pc in enumerate(ours[:2])]
 
 
