@@ -142,11 +142,13 @@ class Session:
                 print(pass_failed(n), file=self.stderr)
                 self.report_suppression(getattr(e, "suppressed", None))
                 return 1
-            self.pass_done_line(n, started)
-            if n == last:
+            if n == last:  # stap prints the pass's listing, then its -v line
                 import importlib
 
                 getattr(importlib.import_module(mod), fn)(value, self.options, self.stdout)
+                self.stdout.flush()
+            self.pass_done_line(n, started)
+            if n == last:
                 self.report_suppression(getattr(self.program, "suppressed", None))
                 return 0
         return self.run_pass5()
@@ -187,7 +189,7 @@ class Session:
         elif n == 3:
             text = f'Pass 3: translated to C into "{self._translated_path()}" {_memusage()}{_timesprint(started)}'
         else:
-            path = self.compiled.library_path if self.compiled is not None else self._cache_path(".so")
+            path = self.compiled.object_path if self.compiled is not None else self._cache_path(".o")  # what -p4 prints
             text = f'Pass 4: compiled C into "{path}" {_timesprint(started)}'
         print(text, file=self.stderr, flush=True)
 
@@ -207,7 +209,7 @@ class Session:
         if self.verbosity(3):
             print(f"Pass 3: using cached {self._translated_path()}", file=self.stderr)
         if self.verbosity(4):
-            print(f"Pass 4: using cached {compiled.library_path}", file=self.stderr)
+            print(f"Pass 4: using cached {compiled.object_path}", file=self.stderr)
         self.compiled = compiled
         if self.options.last_pass == 4:
             from stapy.codegen.listing import print_compiled
