@@ -27,7 +27,7 @@ import shlex
 import signal
 
 from stapy.codegen import abi
-from stapy.runtime.run import ERROR, RUNNING, STARTING, STOPPING, Runner
+from stapy.runtime.run import ERROR, RUNNING, STARTING, STOPPING, Runner, UserFault
 
 # families armed as breakpoints, and how
 _BREAKPOINT_FAMILIES = {
@@ -283,6 +283,8 @@ class TargetRunner(Runner):
         limit = self.compiled.limits.MAXSTRINGLEN - 1
         frames = self._frames(ctx)
         if name == "ucallers":
+            if n < -1:
+                return ""  # ucontext.stp's loop runs while i <= n || n == -1
             out, total = [], 0
             for i, pc in enumerate(frames if n < 0 else frames[: n + 1]):
                 piece = (" " if i else "") + f"{pc:#x}"
@@ -307,6 +309,22 @@ class TargetRunner(Runner):
             return self._print_long("".join(f" {tok} : {self.symbol_string(ctx, 'usymdata', int(tok, 16), '')}\n"
                                             for tok in sv.split(" ") if tok))
         return super().symbol_string(ctx, name, n, sv)
+
+    def context_string_checked(self, ctx, name: str, n: int, sv: str) -> str:
+        """umodname and ucallers as stap raises their errors (for codegen's stapy_py_str_status route):
+        umodname sets CONTEXT->last_error, which ends the handler like any error; ucallers(n) past the
+        end of the stack fails as its ustack(i) calls do."""
+        if name == "umodname":
+            r = self._lookup(ctx, n & 0xFFFFFFFFFFFFFFFF) if ctx.pid and ctx.regs else None
+            if r is None:
+                raise UserFault("module cannot be found")
+            return r.module
+        if name == "ucallers":
+            frames = self._frames(ctx) if ctx.pid and ctx.regs else []
+            if n >= len(frames) and n != -1:
+                raise UserFault(f"reached end of stack before unwinding to level {n}")
+            return self.symbol_string(ctx, "ucallers", n, sv) if frames else ""
+        return super().context_string_checked(ctx, name, n, sv)
 
     def _print_long(self, text: str) -> str:
         """print_* output is not a string value: no MAXSTRINGLEN cut.  The handler's buffered output
