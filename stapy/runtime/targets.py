@@ -14,6 +14,13 @@ error rules) with its engine extension points filled in:
 - `disarm_targets`: every int3 removed, every return address restored, every
   thread detached; a -c command still running is left running, as stap does.
 
+- `symbol_string`: usymname/usymdata/umodname/usymfileline and the backtrace family
+  in stap's sym.c/stack.c formats, from the tracee's module map (/proc/PID/maps,
+  re-read on a miss, dropped on exec) and an unwind of the hit's registers (.eh_frame
+  CFI, frame pointers as a fallback, at most MAXBACKTRACE frames).  Frame 0 is the
+  probed address (in a .return probe, the real return address); return addresses
+  the engine hijacked are read through its shadow stack, so its trampoline never shows.
+
 Handlers run natively from the engine's loop; Python sees a hit only when a
 handler returns something other than OK (error, exit) and then applies the
 Runner's rules (`after_handler`).
