@@ -22,6 +22,11 @@ STAT_OPS = {"count": H.STAT_COUNT, "sum": H.STAT_SUM, "min": H.STAT_MIN, "max": 
             "avg": H.STAT_AVG, "variance": H.STAT_VARIANCE}
 
 
+def variance_shift(g) -> int:
+    """The stat's shift, or -1 when nothing asks for @variance (stap keeps the variance terms only then)."""
+    return g.variance_shift if "variance" in getattr(g, "stat_ops", {"variance"}) else -1
+
+
 def declare_helper(mb, name: str) -> ir.Function:
     ret, args, _ = abi.HELPERS[name]
     return mb.declare(name, _IR[ret], [_IR[a] for a in args])
@@ -112,12 +117,12 @@ class Globals:
                 mem = b.call(calloc, [c64(1), nbytes])
                 b.call(declare_helper(mb, "stp_map_init"),
                        [mem, c32(g.arity), c32(keymask), c32(valtype), c64(size), c32(1 if g.wrap else 0),
-                        c32(htype), c64(start), c64(stop), c64(step), c64(g.variance_shift)])
+                        c32(htype), c64(start), c64(stop), c64(step), c64(variance_shift(g))])
             else:
                 nbytes = b.call(declare_helper(mb, "stp_stat_bytes"), [c32(htype), c64(start), c64(stop), c64(step)])
                 mem = b.call(calloc, [c64(1), nbytes])
                 b.call(declare_helper(mb, "stp_stat_init"),
-                       [mem, c32(htype), c64(start), c64(stop), c64(step), c64(g.variance_shift)])
+                       [mem, c32(htype), c64(start), c64(stop), c64(step), c64(variance_shift(g))])
             b.store(mem, self.define(g))
         b.ret(c32(0))
         return fn

@@ -137,7 +137,8 @@ HELPERS: list[Helper] = [
     # ---- statistics
     _h("stp_hist_buckets", "i64", "i32 i64 i64 i64", False, "htype, start, stop, interval -> buckets, 0 if invalid"),
     _h("stp_stat_bytes", "i64", "i32 i64 i64 i64", False, "htype, start, stop, interval -> size of a stat object"),
-    _h("stp_stat_init", "void", "ptr i32 i64 i64 i64 i64", False, "stat, htype, start, stop, interval, shift"),
+    _h("stp_stat_init", "void", "ptr i32 i64 i64 i64 i64", False,
+       "stat, htype, start, stop, interval, shift (-1: no @variance asked, its terms are not kept)"),
     _h("stp_stat_clear", "void", "ptr", False, "stat: back to empty (delete s)"),
     _h("stp_stat_add", "void", "ptr i64", False, "stat, v: s <<< v"),
     _h("stp_stat_get", "i32", "ptr ptr i32 ptr", True, "ctx, stat, op (STAT_*), *out_i64: @count.. @variance ('empty aggregate')"),

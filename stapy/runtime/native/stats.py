@@ -78,7 +78,9 @@ def _build_core(lib):
     f = Fn(lib, "stp_stat_add", "void", ["ptr", "i64"], ["stat", "v"])
     b = f.b
     st, v = f["stat"], f["v"]
-    vs = b.shl(v, f.ld64(st, SHIFT))
+    shift = f.ld64(st, SHIFT)
+    variance = f.ge(shift, 0)  # stap's stat_op_variance: a negative shift means no @variance on this stat
+    vs = b.shl(v, f.max(shift, c64(0)))
     count = f.ld64(st, COUNT)
     with f.if_else(f.eq(count, 0)) as (first, later):
         with first:
@@ -86,8 +88,9 @@ def _build_core(lib):
             f.st64(st, SUM, v)
             f.st64(st, MIN, v)
             f.st64(st, MAX, v)
-            f.st64(st, AVG_S, vs)
-            f.st64(st, M2, 0)
+            with f.if_(variance):
+                f.st64(st, AVG_S, vs)
+                f.st64(st, M2, 0)
         with later:
             n = b.add(count, c64(1))
             f.st64(st, COUNT, n)
@@ -96,12 +99,13 @@ def _build_core(lib):
                 f.st64(st, MAX, v)
             with f.if_(f.lt(v, f.ld64(st, MIN))):
                 f.st64(st, MIN, v)
-            delta = b.sext(b.trunc(b.sub(vs, f.ld64(st, AVG_S)), I32), I64)  # stap's `int delta`
-            avg = b.add(f.ld64(st, AVG_S), b.sdiv(delta, n))
-            f.st64(st, AVG_S, avg)
-            m2 = b.add(f.ld64(st, M2), b.mul(delta, b.sub(vs, avg)))
-            f.st64(st, M2, m2)
-            f.st64(st, VAR_S, f.select(f.lt(n, 2), c64(-1), b.sdiv(m2, b.sub(n, c64(1)))))
+            with f.if_(variance):
+                delta = b.sext(b.trunc(b.sub(vs, f.ld64(st, AVG_S)), I32), I64)  # stap's `int delta`
+                avg = b.add(f.ld64(st, AVG_S), b.sdiv(delta, n))
+                f.st64(st, AVG_S, avg)
+                m2 = b.add(f.ld64(st, M2), b.mul(delta, b.sub(vs, avg)))
+                f.st64(st, M2, m2)
+                f.st64(st, VAR_S, f.select(f.lt(n, 2), c64(-1), b.sdiv(m2, b.sub(n, c64(1)))))
     ht = f.ld64(st, HTYPE)
     nb = f.ld64(st, NBUCKETS)
     with f.if_(f.eq(ht, HIST_LOG)):

@@ -172,3 +172,31 @@ def test_print_histogram_to_the_output_fd():
         os.close(r)
     assert got.decode() == hist_text(stat([1, 1, 1, 2, 1024], HIST_LOG))
     assert N.stp_out_hist(ctx, out, stat(htype=HIST_LOG)) == 1 and ctx.errmsg == b"empty aggregate"
+
+
+def test_no_variance_terms_without_variance():
+    """shift -1 (no @variance anywhere, stap's !stat_op_variance): the other aggregates and the histogram are
+    unchanged, and the variance words stay untouched (zero)."""
+    samples = [5, -3, 10, 4, 1 << 40]
+    with_var = stat(samples, HIST_LOG)
+    without = stat(samples, HIST_LOG, shift=-1)
+    ops = (STAT_COUNT, STAT_SUM, STAT_MIN, STAT_MAX, STAT_AVG)
+    assert [get(without, op) for op in ops] == [get(with_var, op) for op in ops]
+    assert hist_text(without) == hist_text(with_var)
+    words = (ctypes.c_int64 * 12).from_buffer(without)
+    assert list(words[9:12]) == [0, 0, 0]  # avg_s, _M2, variance_s
+
+
+def test_variance_in_script_with_and_without_variance_globals():
+    """codegen asks for the variance terms only for stats that @variance reads (tests/runtime has the values)."""
+    import io
+
+    pytest.importorskip("stapy.parser.frontend")
+    from stapy.options import Options
+    from stapy.session import Session
+
+    out = io.StringIO()
+    script = ("global s, t; probe begin { for (i = 1; i <= 5; i++) { s <<< i; t <<< i } "
+              "println(@variance(s), \" \", @avg(t), \" \", @max(t)); exit() }")
+    assert Session(Options(script_text=script), out, io.StringIO()).main() == 0
+    assert out.getvalue() == "12 3 5\n"  # LANGUAGE.md 6: samples 1..5 have stap's integer variance 12
