@@ -563,6 +563,27 @@ class Runner:
         if self.state in (STARTING, RUNNING):
             self.state = STOPPING
 
+    def internal_error(self, e: BaseException) -> None:
+        """A bug in stapy during the run: one ERROR line, then the error state, so the targets are
+        detached, output flushed and error probes run, like any other way out [ENGINE.md]."""
+        tb = e.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
+        self.flush()
+        self.stderr.write(f"ERROR: internal error in stapy (a stapy bug, please report it): "
+                          f"{type(e).__name__}: {e}{where}\n")
+        self.errors += 1
+        self.had_error = True
+        self.state = ERROR
+
+    @staticmethod
+    def _inject_fault(point: str) -> None:
+        """Test hook: STAPY_INJECT_FAULT=<point> raises a fake internal error there, so the tests can
+        check that a stapy bug still leaves every tracee as found."""
+        if os.environ.get("STAPY_INJECT_FAULT") == point:
+            raise RuntimeError(f"injected fault at {point}")
+
     def run(self) -> int:
         self.load()
         try:
@@ -589,8 +610,12 @@ class Runner:
                 self.run_probe(p)
             if self.state == STARTING:
                 self.state = RUNNING
-                self.arm_targets()
-                self.event_loop()
+                try:
+                    self.arm_targets()
+                    self._inject_fault("event_loop")
+                    self.event_loop()
+                except Exception as e:  # a bug in stapy: say so, then leave as stap leaves on an error
+                    self.internal_error(e)
             self.disarm_targets()
             if self.state != ERROR:
                 self.state = STOPPING

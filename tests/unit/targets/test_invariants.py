@@ -186,6 +186,18 @@ def test_maxerrors_runs_error_probes_not_end_probes(live, tmp_path):
     assert finish_child(tmp_path, pid).startswith("ticks=")
 
 
-@pytest.mark.skip(reason="stapy has no hook to inject an internal error; the top-level guard is in cli.py")
-def test_internal_error():
-    pass
+def test_internal_error(live, tmp_path, monkeypatch):
+    """A bug in stapy (injected through the runner's test hook once the -c command is armed) is one
+    ERROR line; the session ends in the error state: error probes run, the target is left as found."""
+    monkeypatch.setenv("STAPY_INJECT_FAULT", "event_loop")
+    r = run_to_end(tmp_path, "-e", script(live), "-c", f"{live} {tmp_path} {FOREVER} 7")
+    assert r.returncode == 1
+    assert r.stdout == "begin\nerror n=0\n"
+    assert r.stderr.startswith("ERROR: internal error in stapy (a stapy bug, please report it): "
+                               "RuntimeError: injected fault at event_loop")
+    assert "Traceback" not in r.stderr
+    assert r.stderr.endswith("Pass 5: run failed.  [man error::pass5]\n")
+    pid = wait_for(lambda: read_or_none(tmp_path / "pid"))
+    pid = int(pid)
+    assert_untouched(pid)
+    assert finish_child(tmp_path, pid).startswith("ticks=")
