@@ -204,6 +204,106 @@ int main(void) {
 }
 """
 
+TAILCALL = r"""
+#include <stdio.h>
+volatile long sink;
+__attribute__((noinline)) long tb(long x) { sink += x; return x * 2; }
+__attribute__((noinline)) long ta(long x) { return tb(x + 1); }   /* -O2: jmp tb (the slot is reused) */
+int main(void) {
+    long r = 0, a = 0, n = 500;
+    for (long i = 0; i < n; i++) { r += ta(i); a += i; }
+    printf("truth ta_n %ld\ntruth ta_rn %ld\ntruth tb_n %ld\ntruth tb_rn %ld\n", n, n, n, n);
+    printf("truth ta_a0 %ld\ntruth tb_a0 %ld\ntruth ta_r %ld\ntruth tb_r %ld\n", a, a + n, r, r);
+    return 0;
+}
+"""
+
+SIGNALS = r"""
+#include <signal.h>
+#include <stdio.h>
+#include <sys/time.h>
+long gv = 3;
+volatile long sink, inh;
+long ripf(long x);
+asm(".text\n.globl ripf\n.type ripf,@function\nripf:\n mov gv(%rip),%rax\n add %rdi,%rax\n ret\n.size ripf,.-ripf\n");
+__attribute__((noinline)) long sigf(long x) { sink += x; return x + 1; }
+static void h(int s) { inh++; sigf(1000); ripf(1000); }
+int main(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = h;
+    sigaction(SIGALRM, &sa, 0);
+    struct itimerval it = {{0, 200}, {0, 200}};
+    setitimer(ITIMER_REAL, &it, 0);
+    long n = 100000, a = 0, r = 0, rr = 0;
+    for (long i = 0; i < n; i++) { r += sigf(i); rr += ripf(i); a += i; }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, 0);
+    long k = inh;
+    printf("truth sigf_n %ld\ntruth sigf_rn %ld\ntruth sigf_a0 %ld\ntruth sigf_r %ld\n", n + k, n + k, a + 1000 * k, r + n * 0 + 1001 * k);
+    printf("truth ripf_n %ld\ntruth ripf_rn %ld\ntruth ripf_a0 %ld\ntruth ripf_r %ld\n", n + k, n + k, a + 1000 * k, rr + 1003 * k);
+    fprintf(stderr, "signals handled: %ld\n", k);
+    return 0;
+}
+"""
+
+DLOPEN = r"""
+#include <dlfcn.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s.so", argv[0]);
+    long r = 0, a = 0, n = 0;
+    for (int round = 0; round < 3; round++) {
+        void *h = dlopen(path, RTLD_NOW);
+        if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+        long (*lf)(long) = (long (*)(long))dlsym(h, "lf");
+        for (long i = 0; i < 100 + round; i++) { r += lf(i); a += i; n++; }
+        dlclose(h);
+    }
+    printf("truth lf_n %ld\ntruth lf_a0 %ld\ntruth lf_r %ld\n", n, a, r);
+    return 0;
+}
+"""
+
+VFORK = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+volatile long sink;
+__attribute__((noinline)) long step(long x) { sink += x; return x + 1; }
+int main(int argc, char **argv) {
+    if (argc > 2) { for (int i = 0; i < 40; i++) step(atol(argv[2])); return 0; }
+    long n = 0, a = 0, r = 0;
+    for (long k = 1; k <= 4; k++) {
+        step(k); n++; a += k; r += k + 1;
+        char b[16]; snprintf(b, sizeof b, "%ld", k);
+        pid_t p = vfork();
+        if (p == 0) { execl(argv[0], argv[0], "child", b, (char *)0); _exit(127); }
+        waitpid(p, 0, 0);
+        n += 40; a += 40 * k; r += 40 * (k + 1);
+    }
+    printf("truth step_n %ld\ntruth step_rn %ld\ntruth step_a0 %ld\ntruth step_r %ld\n", n, n, a, r);
+    return 0;
+}
+"""
+
+CXXTHROW = r"""
+#include <cstdio>
+volatile long sink;
+__attribute__((noinline)) long thrower(long n) { if (n == 0) throw n; long r = thrower(n - 1) + 1; sink += r; return r; }
+__attribute__((noinline)) long plain(long x) { sink += x; return x + 2; }
+__attribute__((noinline)) long catcher(long i) { try { return thrower(3 + i % 3); } catch (long) { return plain(i); } }
+int main() {
+    long r = 0, pr = 0, n = 300, tn = 0;
+    for (long i = 0; i < n; i++) { r += catcher(i); pr += i + 2; tn += 4 + i % 3; }
+    printf("truth catcher_n %ld\ntruth catcher_rn %ld\ntruth catcher_r %ld\ntruth plain_rn %ld\ntruth plain_r %ld\n", n, n, r, n, pr);
+    printf("truth thrower_n %ld\ntruth thrower_rn 0\n", tn);
+    return 0;
+}
+"""
+
 # name -> (sources, probes).  probes: (function, metrics, library-or-None); metrics from
 # n (entry count), a0 (sum of arg0), r (sum of the return value), rn (return count), s0 (count by str(arg0)).
 CASES = {
@@ -216,6 +316,12 @@ CASES = {
         "load_first", "jmp_first", "rip_first", "call_first", "push_first", "ret_first", "cmp_first",
         "nop_first", "retaddr_first")]),
     "longjmp": ({"main.c": LONGJMP}, [("deep", "n rn", None), ("after", "n r rn", None)]),
+    "tailcall": ({"main.c": TAILCALL}, [("ta", "n a0 r rn", None), ("tb", "n a0 r rn", None)]),
+    "signals": ({"main.c": SIGNALS}, [("sigf", "n a0 r rn", None), ("ripf", "n a0 r rn", None)]),
+    "dlopen": ({"main.c": DLOPEN, "dl.c": LIB}, [("lf", "n a0 r", "lib")]),
+    "vfork": ({"main.c": VFORK}, [("step", "n a0 r rn", None)]),
+    "cxxthrow": ({"main.cc": CXXTHROW}, [("catcher", "n r rn", None), ("plain", "r rn", None),
+                                         ("thrower", "n rn", None)]),
 }
 OPTS = {"O0": ["-O0"], "O2": ["-O2"], "O2-cet": ["-O2", "-fcf-protection=full"], "O2-nopie": ["-O2", "-no-pie"]}
 
@@ -225,15 +331,17 @@ def build(case: str, opt: str, tmp: Path) -> tuple[Path, Path | None]:
     d = tmp / f"{case}-{opt}"
     d.mkdir(parents=True, exist_ok=True)
     flags = OPTS[opt] + ["-g"]
-    lib = None
-    if "lib.c" in srcs:
-        (d / "lib.c").write_text(srcs["lib.c"])
-        lib = d / "libdt.so"
-        subprocess.run(["gcc", *flags, "-fPIC", "-shared", "-o", str(lib), str(d / "lib.c")], check=True)
-    (d / "main.c").write_text(srcs["main.c"])
     exe = d / "prog"
-    extra = [str(lib), f"-Wl,-rpath,{d}"] if lib else []
-    subprocess.run(["gcc", *flags, "-o", str(exe), str(d / "main.c"), *extra, "-lpthread"], check=True)
+    lib = None
+    if "lib.c" in srcs or "dl.c" in srcs:
+        (d / "lib.c").write_text(srcs.get("lib.c") or srcs["dl.c"])
+        lib = d / ("libdt.so" if "lib.c" in srcs else "prog.so")   # dlopen case: argv[0] + ".so"
+        subprocess.run(["gcc", *flags, "-fPIC", "-shared", "-o", str(lib), str(d / "lib.c")], check=True)
+    main = "main.cc" if "main.cc" in srcs else "main.c"
+    (d / main).write_text(srcs[main])
+    extra = [str(lib), f"-Wl,-rpath,{d}"] if lib and "lib.c" in srcs else []
+    cc = "g++" if main == "main.cc" else "gcc"
+    subprocess.run([cc, *flags, "-o", str(exe), str(d / main), *extra, "-lpthread", "-ldl"], check=True)
     return exe, lib
 
 
@@ -311,22 +419,31 @@ def run_case(case: str, opt: str, tmp: Path, verbose: bool) -> list[str]:
                         capture_output=True, text=True, timeout=300, cwd=exe.parent)
     st = subprocess.run([sys.executable, "-m", "stapy", "-e", stapy_script(probes, exe, lib), "-c", str(exe)],
                         capture_output=True, text=True, timeout=300, cwd=ROOT)
-    truth = parse(st.stdout, TRUTH) or parse(bt.stdout, TRUTH)
     measured = {f"{fn}_{k}" for fn, metrics, _ in probes for k in metrics.split()}
-    truth = {k: v for k, v in truth.items() if k.split("[")[0] in measured}
+
+    def truth_of(out: str) -> dict[str, int]:   # each run's own truth (signal counts vary per run)
+        return {k: v for k, v in parse(out, TRUTH).items() if k.split("[")[0] in measured}
+
+    tb, ts = truth_of(bt.stdout), truth_of(st.stdout)
     b, s = parse(bt.stdout), parse(st.stdout)
     if verbose:
-        print(f"--- {case} {opt}\n bpftrace: {b}\n stapy: {s}\n truth: {truth}")
+        print(f"--- {case} {opt}\n bpftrace: {b}\n stapy: {s}\n truth: {ts}")
         if st.stderr.strip():
             print(" stapy stderr:", st.stderr.strip()[:2000])
     problems = []
     if st.returncode != 0:
         problems.append(f"stapy exit {st.returncode}: {st.stderr.strip()[-500:]}")
-    for key in sorted(set(b) | set(s) | set(truth)):
-        bv, sv, tv = b.get(key, 0), s.get(key, 0), truth.get(key)
-        if bv != sv or (tv is not None and sv != tv):
-            who = "" if tv is None else (" stapy right" if sv == tv else " bpftrace right" if bv == tv else " both wrong")
-            problems.append(f"{key}: bpftrace={bv} stapy={sv} truth={tv}{who}")
+    if not ts:
+        problems.append(f"the program printed no truth under stapy: {st.stdout[-300:]!r} {st.stderr[-300:]!r}")
+    for key in sorted(set(b) | set(s) | set(ts) | set(tb)):
+        bv, sv = b.get(key, 0), s.get(key, 0)
+        tbv, tsv = tb.get(key), ts.get(key)
+        stapy_ok = sv == tsv if tsv is not None else None
+        bpf_ok = bv == tbv if tbv is not None else None
+        if stapy_ok is False or bpf_ok is False or (stapy_ok is None and bpf_ok is None and bv != sv):
+            verdict = {(True, False): " stapy right", (False, True): " bpftrace right",
+                       (False, False): " both wrong", (False, None): " stapy wrong"}.get((stapy_ok, bpf_ok), "")
+            problems.append(f"{key}: bpftrace={bv} (its run's truth {tbv}) stapy={sv} (truth {tsv}){verdict}")
     return problems
 
 
