@@ -675,8 +675,7 @@ class Runner:
                 wait = 0
             if wait > 0:
                 time.sleep(wait)
-            if timers or self.event_sources:
-                self.flush_periodically()
+            self.flush_periodically()  # staprun drains the buffers while the session runs, even one without events
 
     def flush_periodically(self) -> None:
         now = time.monotonic()

@@ -17,6 +17,7 @@ import argparse
 import difflib
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -66,8 +67,9 @@ def tcl_word(text: str, i: int) -> tuple[str | None, int]:
                 out.append(esc[nx])
                 j += 2
                 continue
-            if ch in "[$":
-                return None, j
+            if ch == "[":
+                end = text.find('"', j)
+                return None, (end + 1 if end > 0 else len(text))
             out.append(ch)
             j += 1
         return "".join(out), j + 1
@@ -94,6 +96,7 @@ def harvest(src: Path, dirs: list[str]):
     for d in dirs:
         for exp in sorted((src / "testsuite" / d).glob("*.exp")):
             text = exp.read_text(errors="replace")
+            seen = set()
             var = {"srcdir": str(src / "testsuite"), "subdir": d, "all_pass_string": ALL_PASS}
             for m in re.finditer(r"^[ \t]*(set|stap_run2|stap_run3|stap_run)[ \t]+", text, re.M):
                 words, _ = command_words(text, m.end())
@@ -104,23 +107,30 @@ def harvest(src: Path, dirs: list[str]):
                         if words[1] is None:
                             var.pop(name)
                     continue
+                if m.group(1) in ("stap_run3", "stap_run"):
+                    words = words[1:]       # the test's name
                 subst = [sub(w, var) for w in words]
                 if any(w is None for w in subst):
                     continue
-                if m.group(1) == "stap_run3":
-                    subst = subst[1:]
-                if not subst or not subst[0].endswith(".stp"):
-                    continue
                 if m.group(1) == "stap_run":
-                    if len(subst) < 3 or subst[1] != "no_load":
+                    if len(subst) < 2 or subst[0] != "no_load":
                         continue
-                    stp, args, kind, want = subst[0], subst[3:], "regex", subst[2]
+                    kind, want, subst = "regex", subst[1], subst[2:]
                 else:
                     if "result_string" not in var:
                         continue
-                    stp, args, kind, want = subst[0], subst[1:], "exact", var["result_string"]
+                    kind, want = "exact", var["result_string"]
+                stps = [a for a in subst if a.endswith(".stp")]
+                if len(stps) != 1 or "-c" in subst or "-x" in subst or "-e" in subst:
+                    continue
+                stp = stps[0]
+                args = [a for a in subst if a != stp]
                 args = [a for a in args if not a.startswith("--runtime")]
-                yield f"{d}/{Path(stp).name}{' ' + ' '.join(args) if args else ''}", Path(stp), args, kind, want
+                tid = f"{d}/{Path(stp).name}{' ' + ' '.join(args) if args else ''}"
+                if tid in seen:
+                    continue
+                seen.add(tid)
+                yield tid, Path(stp), args, kind, want
 
 
 def sub(word, var):
@@ -142,10 +152,8 @@ def qualifies(stp: Path, args: list[str]) -> bool:
     body = re.sub(r"#[^\n]*|//[^\n]*|/\*.*?\*/", "", s, flags=re.S)
     body = re.sub(r'"(\\.|[^"\\])*"', '""', body)
     heads = re.findall(r"\bprobe\s+([^{]*?)\s*\{", body)
-    if not heads or re.search(r"\$\w", body.replace("$$", "")) and re.search(r"\$(?!\d|#)\w", body):
-        # target variables imply a kernel/process context; $1.. and $# are script arguments
-        if re.search(r"\$(?!\d|#)[A-Za-z_]", body):
-            return False
+    if not heads or re.search(r"\$(?!\d|#)[A-Za-z_]", body.replace("$$", "")):
+        return False   # target variables need a kernel or process context; $1.. and $# are script arguments
     for h in heads:
         if "=" in h:   # an alias definition: check what it expands to
             h = h.split("=", 1)[1].lstrip("+ ")
@@ -168,22 +176,21 @@ def run(stp: Path, args: list[str], kind: str, timeout: float) -> str:
         res = (p.stdout + p.stderr).decode(errors="replace")
         return res[:-1] if res.endswith("\n") else res
     p = subprocess.Popen(cmd, cwd=stp.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = b""
+    out, fd, sent = b"", p.stdout.fileno(), False
     deadline = time.time() + timeout
-    os.set_blocking(p.stdout.fileno(), False)
-    sent = False
-    while p.poll() is None and time.time() < deadline:
-        chunk = p.stdout.read() or b""
-        out += chunk
+    while time.time() < deadline:
+        if select.select([fd], [], [], 0.1)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            out += chunk
         if not sent and b"systemtap starting probe\n" in out:
-            time.sleep(0.3)
+            time.sleep(0.2)
             p.send_signal(signal.SIGINT)
             sent = True
-        time.sleep(0.05)
     if p.poll() is None:
         p.kill()
     p.wait()
-    out += p.stdout.read() or b""
     return out.decode(errors="replace")
 
 
