@@ -1,12 +1,14 @@
-"""ns added per call of a probed function, stapy's engine against a minimal C ptrace tracer and bpftrace.
+"""ns added per call of a probed function: stapy against a minimal C ptrace tracer and bpftrace.
 
-    python3 bench/hits.py [N]
+    python3 bench/hits.py [N] [REPS]
 
-Three handlers: empty (returns 0), counter (increments a global), user_string (reads the
-string argument through ctx->read_user_string).  Each figure is (T(N) - T(N/10)) / (N - N/10)
-for traced wall time T, so start-up costs (stapy's launch, bpftrace's compile and attach) cancel
-out and what remains is the cost per hit (the probed call itself is ~40 ns untraced); the ratio is stapy / the C tracer doing the same work per hit (gcc-built in
-this run).  bpftrace is measured when it is installed and can attach (root, uprobes); else skipped.
+The target (hits_target.c) times its own hot loop of N calls with clock_gettime, and starts that
+loop only once a start file exists, which the harness creates once the tracer is attached: so no
+tracer's start-up, compile or attach time is in any figure.  Each figure is
+(traced loop time - untraced loop time) / N, the best of REPS runs (the machine is shared and
+noisy).  stapy runs through its command line (`python3 -m stapy -e ... -c ...`, compiled handlers,
+native hot loop); the C tracer (mini_tracer.c, gcc-built here) does the same work per hit as
+stapy's fast path; bpftrace (kernel uprobes, needs root) is measured when it can attach.
 """
 from __future__ import annotations
 
@@ -20,116 +22,124 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "unit" / "engine"))
 
-from llvmlite import ir  # noqa: E402
-
-from irhandlers import Handlers  # noqa: E402
 from stapy.debuginfo import elf  # noqa: E402
-from stapy.runtime.engine import Engine  # noqa: E402
-from stapy.runtime.nativecode import compile_module  # noqa: E402
+
+STAPY = {
+    "empty": "probe process(\"{t}\").function(\"probed\") {{ }}",
+    "counter": "global n; probe process(\"{t}\").function(\"probed\") {{ n++ }} probe end {{ n = 0 }}",
+    "user_string": "global s; probe process(\"{t}\").function(\"probed\") {{ s = user_string(pointer_arg(1)) }} "
+                   "probe end {{ s = \"\" }}",
+    ".return": "probe process(\"{t}\").function(\"probed\").return {{ }}",
+}
+BPFTRACE = {
+    "empty": "uprobe:{t}:probed {{ }}",
+    "counter": "uprobe:{t}:probed {{ @c = count(); }} END {{ clear(@c); }}",
+    "user_string": "uprobe:{t}:probed {{ @s = str(arg0); }} END {{ clear(@s); }}",
+    ".return": "uretprobe:{t}:probed {{ }}",
+}
+C_MODES = {"empty": 0, "counter": 1, "user_string": 2}
 
 
-def gcc(src: Path, out: Path, *flags: str) -> Path:
-    subprocess.run(["gcc", "-O2", *flags, "-o", str(out), str(src)], check=True)
-    return out
+class Bench:
+    def __init__(self, n: int, tmp: Path):
+        self.n, self.tmp = n, tmp
+        self.target = tmp / "target"
+        subprocess.run(["gcc", "-O0", "-no-pie", "-fcf-protection=none", "-o", str(self.target),
+                        str(ROOT / "bench" / "hits_target.c")], check=True)
+        self.tracer = tmp / "mini_tracer"
+        subprocess.run(["gcc", "-O2", "-o", str(self.tracer), str(ROOT / "bench" / "mini_tracer.c")], check=True)
+        self.addr = elf.open_elf(str(self.target)).lookup("probed")[0].address
+        self.k = 0
+
+    def files(self) -> tuple[Path, Path]:
+        self.k += 1
+        start, result = self.tmp / f"start{self.k}", self.tmp / f"result{self.k}"
+        return start, result
+
+    def argv(self, start: Path, result: Path) -> list[str]:
+        return [str(self.target), str(self.n), str(start), str(result)]
+
+    @staticmethod
+    def loop_ns(result: Path) -> int:
+        return int(result.read_text().split()[1])
+
+    def untraced(self) -> int:
+        start, result = self.files()
+        start.touch()
+        subprocess.run(self.argv(start, result), check=True)
+        return self.loop_ns(result)
+
+    def stapy(self, handler: str) -> int:
+        # probes are armed at the exec stop, before the target's first instruction: start at once.
+        # -u keeps the empty handlers from being elided (stap's rule)
+        start, result = self.files()
+        start.touch()
+        r = subprocess.run([sys.executable, "-m", "stapy", *(["-u"] if handler in ("empty", ".return") else []), "-e", STAPY[handler].format(t=self.target),
+                            "-c", " ".join(self.argv(start, result))], capture_output=True, text=True, cwd=ROOT)
+        if r.returncode != 0:
+            raise RuntimeError(f"stapy {handler}: {r.stderr.strip()}")
+        return self.loop_ns(result)
+
+    def ctracer(self, handler: str) -> int:
+        start, result = self.files()
+        start.touch()
+        subprocess.run([str(self.tracer), str(C_MODES[handler]), hex(self.addr), *self.argv(start, result)],
+                       check=True, stderr=subprocess.DEVNULL)
+        return self.loop_ns(result)
+
+    def bpftrace(self, handler: str) -> int:
+        # start the loop once bpftrace says it attached (plus a margin), not before
+        start, result = self.files()
+        p = subprocess.Popen(["bpftrace", "-e", BPFTRACE[handler].format(t=self.target),
+                              "-c", " ".join(self.argv(start, result))],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for line in p.stdout:
+            if line.startswith("Attaching"):
+                break
+        time.sleep(0.3)
+        start.touch()
+        p.communicate(timeout=600)
+        return self.loop_ns(result)
 
 
-def timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def best(fn, reps: int = 3) -> float:
-    return min(timed(fn) for _ in range(reps))
-
-
-def empty_handler() -> int:
-    m = ir.Module(name="bench_empty")
-    f = ir.Function(m, ir.FunctionType(ir.IntType(32), [ir.PointerType()]), "empty")
-    ir.IRBuilder(f.append_basic_block()).ret(ir.Constant(ir.IntType(32), 0))
-    c = compile_module(m)
-    empty_handler.keep = c
-    return c.address("empty")
+def bpftrace_works(b: Bench) -> bool:
+    if shutil.which("bpftrace") is None:
+        return False
+    try:
+        saved, b.n = b.n, 10
+        b.bpftrace("empty")
+        return True
+    except Exception as ex:  # noqa: BLE001 - any failure means: skip bpftrace
+        print(f"bpftrace cannot run here: {ex}")
+        return False
+    finally:
+        b.n = saved
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
-    tmp = Path(tempfile.mkdtemp(prefix="stapy-bench-"))
-    target = gcc(ROOT / "bench" / "hits_target.c", tmp / "target", "-O0", "-no-pie", "-fcf-protection=none")
-    tracer = gcc(ROOT / "bench" / "mini_tracer.c", tmp / "mini_tracer")
-    addr = elf.open_elf(str(target)).lookup("probed")[0].address
-    H = Handlers()
-    handlers = {"empty": empty_handler(), "counter": H["count"], "user_string": H["string"]}
-    base = best(lambda: subprocess.run([str(target), str(n)], check=True))
+    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    b = Bench(n, Path(tempfile.mkdtemp(prefix="stapy-bench-")))
+    base = min(b.untraced() for _ in range(reps))
+    have_bpf = bpftrace_works(b)
 
-    def stapy_run(handler, calls):
-        e = Engine()
-        e.add_probe(str(target), "probed", handler, "entry", 0)
-        e.launch([str(target), str(calls)])
-        e.run()
-        e.detach_all()
-        assert e.target_status == 0
+    def per_call(fn, handler) -> float:
+        return (min(fn(handler) for _ in range(reps)) - base) / n
 
-    def c_run(mode, calls):
-        subprocess.run([str(tracer), str(mode), hex(addr), str(target), str(calls)], check=True,
-                       stderr=subprocess.DEVNULL)
-
-    def per_call(run, arg, reps=5):
-        small = n // 10
-        return (best(lambda: run(arg, n), reps) - best(lambda: run(arg, small), reps)) / (n - small) * 1e9
-
-    bpf = bpftrace_runner(target)
-    print(f"N = {n} calls; untraced run {base * 1e3:.1f} ms; figures are ns added per call")
-    print(f"{'handler':<12} {'stapy':>9} {'C ptrace':>9} {'ratio':>6} {'bpftrace':>9} {'ratio':>6}")
-    for mode, (name, h) in enumerate(handlers.items()):
-        s = per_call(stapy_run, h)
-        c = per_call(c_run, mode)
-        line = f"{name:<12} {s:9.0f} {c:9.0f} {s / c:6.2f}"
-        if bpf is not None:
-            b = per_call(bpf, name, reps=2)
-            line += f" {b:9.0f} {s / b:6.2f}"
-        else:
-            line += f" {'skipped':>9}"
-        print(line)
-
-    def stapy_return(handler, calls):
-        e = Engine()
-        e.add_probe(str(target), "probed", handler, "return", 0)
-        e.launch([str(target), str(calls)])
-        e.run()
-        e.detach_all()
-
-    r = per_call(stapy_return, H["ret"])
-    print(f"{'.return':<12} {r:9.0f}   (return probe: hijack at entry + trampoline hit, two stops per call)")
-    H.reset()
-
-
-def bpftrace_runner(target: Path):
-    """A callable timing bpftrace on the same target, or None when bpftrace cannot attach here."""
-    bt = shutil.which("bpftrace")
-    if bt is None:
-        return None
-    progs = {
-        "empty": f'uprobe:{target}:probed {{ }}',
-        "counter": f'uprobe:{target}:probed {{ @c = count(); }}',
-        "user_string": f'uprobe:{target}:probed {{ @s = str(arg0); }}',
-    }
-    try:
-        r = subprocess.run([bt, "-e", progs["empty"], "-c", f"{target} 10"], capture_output=True, text=True,
-                           timeout=60)
-    except (subprocess.TimeoutExpired, OSError):
-        return None
-    if r.returncode != 0:
-        print(f"bpftrace cannot attach here: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
-        return None
-
-    def run(name, calls):
-        subprocess.run([bt, "-e", progs[name], "-c", f"{target} {calls}"], capture_output=True, timeout=600)
-
-    return run
+    print(f"N = {n} calls, best of {reps}; untraced loop {base / n:.1f} ns/call; figures: ns added per call")
+    print(f"{'handler':<12} {'stapy':>8} {'C ptrace':>9} {'stapy/C':>8} {'bpftrace':>9} {'stapy/bpf':>9}")
+    for handler in STAPY:
+        s = per_call(b.stapy, handler)
+        c = per_call(b.ctracer, handler) if handler in C_MODES else None
+        bp = per_call(b.bpftrace, handler) if have_bpf else None
+        cols = [f"{handler:<12}", f"{s:8.0f}",
+                f"{c:9.0f} {s / c:8.2f}" if c else f"{'-':>9} {'-':>8}",
+                f"{bp:9.0f} {s / bp:9.2f}" if bp else f"{'-':>9} {'-':>9}"]
+        print(" ".join(cols))
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("PYTHONPATH", str(ROOT))
     main()
