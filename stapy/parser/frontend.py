@@ -56,15 +56,28 @@ class Tapsets:
 
     def files(self) -> list[A.StapFile]:
         """Every tapset file, parsed (once).  Files with parse errors are left out; their
-        diagnostics are kept in `self.diagnostics` (stap prints them as warnings with -v)."""
+        diagnostics are kept in `self.diagnostics` (stap prints them as warnings with -v).
+
+        The parsed library is also kept on disk, keyed by the contents of every tapset and macro
+        file, the options that change parsing and stapy's parser sources, so a fresh process
+        loads it (a few ms) instead of parsing it again (tens of ms)."""
         if self._files is None:
+            paths = self.paths("stp")
+            disk_key = _library_key(paths, self.paths("stpm"), self.options, sorted(self.macros))
+            cached = _LIBRARY_MEMO.get(disk_key) or _load_library(disk_key)
+            if cached is not None:
+                _LIBRARY_MEMO[disk_key] = cached
+                self._files, self.diagnostics = cached[0], list(cached[1])
+                return self._files
             self._files = []
-            for path in self.paths("stp"):
+            for path in paths:
                 res = _parse_cached(path, self.options, self.macros, macro_file=False)
                 if res.file is not None:
                     self._files.append(res.file)
                 else:
                     self.diagnostics.extend(res.diagnostics)
+            _LIBRARY_MEMO[disk_key] = (self._files, list(self.diagnostics))
+            _store_library(disk_key, (self._files, self.diagnostics))
         return self._files
 
     def find_function(self, name: str) -> list[A.Function]:
@@ -82,10 +95,86 @@ class Tapsets:
         return out
 
 
+_PARSER_HASH: list = []
+
+
+def _parser_sources_hash() -> str:
+    """What the parsed form depends on besides the tapsets: stapy's parser code and grammar."""
+    if not _PARSER_HASH:
+        import hashlib
+
+        h = hashlib.sha1(sys.version.encode())
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in sorted(os.listdir(here)):
+            if name.endswith((".py", ".lark", ".tsv")):
+                with open(os.path.join(here, name), "rb") as f:
+                    h.update(name.encode() + b"\0" + f.read())
+        _PARSER_HASH.append(h.hexdigest())
+    return _PARSER_HASH[0]
+
+
+_LIBRARY_MEMO: dict = {}  # disk key -> (files, diagnostics): one parsed library per process
+
+
+def _library_key(stp_paths, stpm_paths, options, macro_names=()) -> str | None:
+    import hashlib
+
+    h = hashlib.sha1(_parser_sources_hash().encode() + repr(_options_key(options)).encode()
+                     + repr(list(macro_names)).encode())
+    try:
+        for path in list(stp_paths) + ["--"] + list(stpm_paths):
+            h.update(path.encode() + b"\0")
+            if path != "--":
+                with open(path, "rb") as f:
+                    h.update(f.read() + b"\0")
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _library_cache_path(key: str) -> str | None:
+    from stapy.parser.parse import cache_dir
+
+    d = cache_dir()
+    return os.path.join(d, f"tapsets-{key}.pickle") if d else None
+
+
+def _load_library(key):
+    import pickle
+
+    path = _library_cache_path(key) if key else None
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+
+
+def _store_library(key, value) -> None:
+    import pickle
+
+    path = _library_cache_path(key) if key else None
+    if not path:
+        return
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
 def _parse_cached(path: str, options, macros, macro_file: bool):
     try:
         st = os.stat(path)
-        key = (path, st.st_mtime_ns, st.st_size, macro_file, _options_key(options))
+        # the library macros in force change the parse (a tapset using @MAXSTRINGLEN fails without them)
+        key = (path, st.st_mtime_ns, st.st_size, macro_file, _options_key(options), tuple(sorted(macros or ())))
     except OSError:
         key = None
     if key is not None and key in _FILE_CACHE and not macro_file:

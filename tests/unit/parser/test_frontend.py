@@ -82,3 +82,29 @@ def test_tapset_dirs_include_dashI(tmp_path):
     t = Tapsets(Options(include_dirs=(str(tmp_path),)))
     assert [f.name for f in t.find_function("mine")] == ["mine"]
     assert t.find_function("mine")[0].file.name == os.path.join(str(tmp_path), "mine.stp")
+
+
+def test_tapset_parse_depends_on_the_macros_in_force():
+    """A library parsed without the .stpm macros (user_string uses @MAXSTRINGLEN) must not be
+    handed to a session that has them, in memory or on disk."""
+    from stapy.parser.frontend import load_library_macros
+
+    bare = Tapsets(Options())
+    bare.files()
+    full = Tapsets(Options(), load_library_macros(Options()))
+    assert full.find_function("user_string")
+
+
+def test_parsed_tapsets_are_cached_on_disk(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("from stapy.parser.frontend import Tapsets, load_library_macros; from stapy.options import Options;"
+            "o = Options(); t = Tapsets(o, load_library_macros(o));"
+            "print(sorted(fn.name for f in t.files() for fn in f.functions)[:5], len(t.files()))")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    cached = list((tmp_path / "stapy").glob("tapsets-*.pickle"))
+    assert len(cached) == 1
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert first.stdout == second.stdout and first.stdout.strip()
