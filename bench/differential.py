@@ -335,6 +335,28 @@ int main(void) {
 }
 """
 
+# fork() inside functions with return probes: the child returns through a hijacked return address
+# too (its copy of the stack holds the trampoline), from a thread as well as from the main thread.
+FORKINSIDE = r"""
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+volatile long sink;
+__attribute__((noinline)) long inner(long x) { pid_t p = fork(); if (p == 0) return x + 1000; waitpid(p, 0, 0); return x; }
+__attribute__((noinline)) long outer(long x) { long r = inner(x); if (r >= 1000) _exit(0 * (int)(sink += r)); return r + 1; }
+static void *th(void *a) { for (long i = 0; i < 5; i++) outer(100 + i); return 0; }
+int main(void) {
+    for (long i = 0; i < 10; i++) outer(i);
+    pthread_t t; pthread_create(&t, 0, th, 0); pthread_join(t, 0);
+    long in_r = 0, out_r = 0;
+    for (long i = 0; i < 10; i++) { in_r += i + (i + 1000); out_r += i + 1; }
+    for (long i = 100; i < 105; i++) { in_r += i + (i + 1000); out_r += i + 1; }
+    printf("truth inner_n 15\ntruth inner_rn 30\ntruth inner_r %ld\ntruth outer_n 15\ntruth outer_rn 15\ntruth outer_r %ld\n", in_r, out_r);
+    return 0;
+}
+"""
+
 # name -> (sources, probes).  probes: (function, metrics, library-or-None); metrics from
 # n (entry count), a0 (sum of arg0), r (sum of the return value), rn (return count), s0 (count by str(arg0)).
 CASES = {
@@ -348,6 +370,7 @@ CASES = {
         "nop_first", "retaddr_first")]),
     "longjmp": ({"main.c": LONGJMP}, [("deep", "n rn", None), ("after", "n r rn", None)]),
     "everyinsn": ({"main.c": EVERYINSN}, [("mix", "every", None)]),
+    "forkinside": ({"main.c": FORKINSIDE}, [("inner", "n r rn", None), ("outer", "n r rn", None)]),
     "tailcall": ({"main.c": TAILCALL}, [("ta", "n a0 r rn", None), ("tb", "n a0 r rn", None)]),
     "signals": ({"main.c": SIGNALS}, [("sigf", "n a0 r rn", None), ("ripf", "n a0 r rn", None)]),
     "dlopen": ({"main.c": DLOPEN, "dl.c": LIB}, [("lf", "n a0 r", "lib")]),
