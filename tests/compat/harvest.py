@@ -104,7 +104,7 @@ def harvest(src: Path, dirs: list[str]):
                     if len(words) == 2 and words[0]:
                         name = words[0].lstrip(":")
                         var[name] = sub(words[1], var) if (words[1] or "").startswith("$") else words[1]
-                        if words[1] is None:
+                        if var[name] is None:
                             var.pop(name)
                     continue
                 if m.group(1) in ("stap_run3", "stap_run"):
@@ -121,7 +121,7 @@ def harvest(src: Path, dirs: list[str]):
                         continue
                     kind, want = "exact", var["result_string"]
                 stps = [a for a in subst if a.endswith(".stp")]
-                if len(stps) != 1 or "-c" in subst or "-x" in subst or "-e" in subst:
+                if len(stps) != 1 or any(a.startswith("--remote") for a in subst) or "-c" in subst or "-x" in subst or "-e" in subst:
                     continue
                 stp = stps[0]
                 args = [a for a in subst if a != stp]
