@@ -31,6 +31,10 @@ OK_POINT = re.compile(r"^(begin|end|error|never)(\(-?\d+\))?$|^timer\.")
 ALL_PASS = "systemtap test success\r\n"
 
 
+class Braced(str):
+    """A {braced} Tcl word: no substitution."""
+
+
 def tcl_word(text: str, i: int) -> tuple[str | None, int]:
     """Reads one Tcl word at text[i:] (braced, quoted or bare); None if it uses substitution we do not model."""
     while i < len(text) and text[i] in " \t":
@@ -46,7 +50,7 @@ def tcl_word(text: str, i: int) -> tuple[str | None, int]:
                 continue
             depth += {"{": 1, "}": -1}.get(text[j], 0)
             j += 1
-        return text[i + 1:j - 1], j
+        return Braced(text[i + 1:j - 1]), j
     if c == '"':
         out, j = [], i + 1
         esc = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "[": "[", "]": "]", "$": "$",
@@ -103,7 +107,7 @@ def harvest(src: Path, dirs: list[str]):
                 if m.group(1) == "set":
                     if len(words) == 2 and words[0]:
                         name = words[0].lstrip(":")
-                        var[name] = sub(words[1], var) if (words[1] or "").startswith("$") else words[1]
+                        var[name] = sub(words[1], var)
                         if var[name] is None:
                             var.pop(name)
                     continue
@@ -134,8 +138,8 @@ def harvest(src: Path, dirs: list[str]):
 
 
 def sub(word, var):
-    if word is None:
-        return None
+    if word is None or isinstance(word, Braced):
+        return word
     def rep(m):
         return var.get(m.group(1) or m.group(2), "\0MISSING")
     out = re.sub(r"\$\{(\w+)\}|\$(\w+)", rep, word)
