@@ -118,6 +118,27 @@ class TimerFamily(Family):
 
     name = "timer"
 
+    def _expand(self, point, options, unit_c, choices) -> list[Resolved]:
+        """`timer.*(100)`: every unit the pattern names that accepts the rest of the point, each
+        a probe of its own under its concrete name (stap's match_node wildcard walk)."""
+        import fnmatch
+
+        out = []
+        for unit in sorted(u for u in choices if u != "profile" and fnmatch.fnmatchcase(u, unit_c.functor)):
+            comps = list(point.components)
+            comps[1] = ast.ProbePointComponent(unit, unit_c.arg, tok=unit_c.tok)
+            concrete = ast.ProbePoint(comps, point.optional, point.sufficient, point.condition, point.tok)
+            try:
+                for r in self.resolve(concrete, options):
+                    if r.components is None:
+                        r.components = comps
+                    out.append(r)
+            except ProbePointError:
+                continue
+        if not out:
+            raise _mismatch(unit_c, choices)
+        return out
+
     def resolve(self, point, options):
         comps = point.components
         if comps[0].arg is not None:
@@ -129,6 +150,8 @@ class TimerFamily(Family):
         unit_c = comps[1]
         unit = unit_c.functor
         choices = list(TIMER_UNITS) + ["hz", "jiffies", "profile"]
+        if any(ch in unit for ch in "*?["):
+            return self._expand(point, options, unit_c, choices)
         if unit == "profile":
             raise ProbePointError("kernel probes are not supported by stapy", unit_c.tok)
         value = _arg_value(unit_c)

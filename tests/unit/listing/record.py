@@ -17,6 +17,7 @@ CASES = [
     ["-l", "begin if (1)"], ["-l", "nosuch"], ["-l", "timer.nosuch(1)"], ["-L", "end"], ["-L", "timer.s(1)"],
     ["-l", "process.begin"], ["-L", "process.end"], ["-l", "process.thread.begin"],
     ["-l", "begin {"], ["-l", "timer.ms(\"x\")"],
+    ["-l", "timer.*(100)"], ["-l", "timer.m*(5)"], ["-l", "timer.*(1).randomize(1)"], ["-l", "timer.z*(1)"],
 ]
 
 
