@@ -128,9 +128,8 @@ def harvest(src: Path, dirs: list[str]):
                 if len(stps) != 1 or any(a.startswith("--remote") for a in subst) or "-c" in subst or "-x" in subst or "-e" in subst:
                     continue
                 stp = stps[0]
-                args = [a for a in subst if a != stp]
-                args = [a for a in args if not a.startswith("--runtime")]
-                tid = f"{d}/{Path(stp).name}{' ' + ' '.join(args) if args else ''}"
+                args = [a for a in subst if not a.startswith("--runtime")]   # stap's order: options may follow
+                tid = f"{d}/{Path(stp).name} " + " ".join(a for a in args if a != stp)
                 if tid in seen:
                     continue
                 seen.add(tid)
@@ -170,7 +169,7 @@ def qualifies(stp: Path, args: list[str]) -> bool:
 
 
 def run(stp: Path, args: list[str], kind: str, timeout: float) -> str:
-    cmd = [sys.executable, "-m", "stapy", *args, str(stp)]
+    cmd = [sys.executable, "-m", "stapy", *args]   # args hold the script in its place
     env = dict(os.environ, PYTHONPATH=str(REPO))
     if kind == "exact":
         try:
