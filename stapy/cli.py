@@ -470,15 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit:
         raise
     except BaseException as e:  # the top-level guard: never a Python traceback
+        from stapy.diagnostics import internal_error_line
+
         sys.stdout.flush()
-        where = ""
-        tb = e.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb is not None:
-            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
-        print(f"ERROR: internal error in stapy (a stapy bug, please report it): "
-              f"{type(e).__name__}: {e}{where}", file=sys.stderr)
+        print(internal_error_line(e), file=sys.stderr)
         if os.environ.get("STAPY_DEBUG"):
             import traceback
 

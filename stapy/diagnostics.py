@@ -221,3 +221,14 @@ def render_diagnostics(diagnostics, pass_no: int, options, out) -> None:
             continue
         where = f": {d.token.describe()}" if d.token is not None else ""
         print(f"{d.prefix}: {d.message}{where}", file=out)
+
+
+def internal_error_line(e: BaseException) -> str:
+    """The one line a bug in stapy prints instead of a traceback, naming where it was raised."""
+    import os
+
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb is not None else ""
+    return f"ERROR: internal error in stapy (a stapy bug, please report it): {type(e).__name__}: {e}{where}"

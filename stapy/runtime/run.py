@@ -566,13 +566,10 @@ class Runner:
     def internal_error(self, e: BaseException) -> None:
         """A bug in stapy during the run: one ERROR line, then the error state, so the targets are
         detached, output flushed and error probes run, like any other way out [ENGINE.md]."""
-        tb = e.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
+        from stapy.diagnostics import internal_error_line
+
         self.flush()
-        self.stderr.write(f"ERROR: internal error in stapy (a stapy bug, please report it): "
-                          f"{type(e).__name__}: {e}{where}\n")
+        self.stderr.write(internal_error_line(e) + "\n")
         self.errors += 1
         self.had_error = True
         self.state = ERROR
