@@ -501,8 +501,18 @@ def _print_regs(low, e):
 # Answered by the runner's `symbol_string(ctx, name, n, s)` hook: the engine, which knows the tracee's
 # modules, overrides it; without a tracee the runner gives stap's answers for a probe with no user regs.
 
-for _name in ("usymname", "usymdata", "umodname", "usymfileline", "ucallers"):
+for _name in ("usymname", "usymdata", "usymfileline"):
     builtin(_name)(lambda low, e, nm=_name: _py_str(low, e, nm, n=low.expr(e.args[0])))
+# These two can fail as stap's do (`module cannot be found`, `reached end of stack ...`): the
+# runner answers through the status-returning service and a failure is an ordinary error site.
+def _checked_symbol(low, e, name):
+    from stapy.codegen.builtins_user import _py_str_checked  # a sibling builtins module (import cycle)
+
+    return _py_str_checked(low, e, name, low.expr(e.args[0]))
+
+
+for _name in ("umodname", "ucallers"):
+    builtin(_name)(lambda low, e, nm=_name: _checked_symbol(low, e, nm))
 for _name in ("ubacktrace", "sprint_ubacktrace"):
     builtin(_name)(lambda low, e, nm=_name: _py_str(low, e, nm))
 

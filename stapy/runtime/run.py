@@ -382,6 +382,10 @@ class Runner:
                 out += enc
                 at += width
             return out.decode("utf-8", "surrogateescape")
+        if name == "umodname":  # no tracee here: _stp_umod_lookup finds nothing
+            raise UserFault("module cannot be found")
+        if name == "ucallers":
+            return self.symbol_string(ctx, name, n, sv)
         return ""
 
     def context_long(self, ctx, name: str, n: int, sv: str) -> int:
