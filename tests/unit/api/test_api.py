@@ -44,3 +44,11 @@ def test_fixture_check_fails_the_test_on_errors(stapy):
     with pytest.raises(pytest.fail.Exception) as e:
         stapy.check("probe begin { error(\"boom\") }")
     assert "boom" in str(e.value)
+
+
+def test_process_group_and_session_are_the_callers():
+    # begin probes run in stapy's own process: pgrp()/sid() name its group and session. In a pid
+    # namespace whose session leader lies outside, getsid() is 0, so compare, never assume > 0.
+    import os
+    r = stapy_pkg.run('probe begin { printf("%d %d\\n", pgrp(), sid()); exit() }')
+    assert r.output == f"{os.getpgrp()} {os.getsid(0)}\n", r.errors
