@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -62,23 +63,44 @@ class Tapsets:
         file, the options that change parsing and stapy's parser sources, so a fresh process
         loads it (a few ms) instead of parsing it again (tens of ms)."""
         if self._files is None:
-            paths = self.paths("stp")
-            disk_key = _library_key(paths, self.paths("stpm"), self.options, sorted(self.macros))
-            cached = _LIBRARY_MEMO.get(disk_key) or _load_library(disk_key)
-            if cached is not None:
-                _LIBRARY_MEMO[disk_key] = cached
-                self._files, self.diagnostics = cached[0], list(cached[1])
-                return self._files
-            self._files = []
-            for path in paths:
-                res = _parse_cached(path, self.options, self.macros, macro_file=False)
-                if res.file is not None:
-                    self._files.append(res.file)
-                else:
-                    self.diagnostics.extend(res.diagnostics)
-            _LIBRARY_MEMO[disk_key] = (self._files, list(self.diagnostics))
-            _store_library(disk_key, (self._files, self.diagnostics))
+            paths, argful = _split_argful(self.paths("stp"))
+            self._files = self._library(paths) + self._argful(argful)
         return self._files
+
+    def _library(self, paths) -> list[A.StapFile]:
+        """The tapset files that do not depend on the script's arguments: parsed once, kept on disk."""
+        disk_key = _library_key(paths, self.paths("stpm"), self.options, sorted(self.macros))
+        cached = _LIBRARY_MEMO.get(disk_key) or _load_library(disk_key)
+        if cached is not None:
+            _LIBRARY_MEMO[disk_key] = cached
+            self.diagnostics = list(cached[1])
+            return list(cached[0])
+        files = []
+        for path in paths:
+            res = _parse_cached(path, self.options, self.macros, macro_file=False)
+            if res.file is not None:
+                files.append(res.file)
+            else:
+                self.diagnostics.extend(res.diagnostics)
+        _LIBRARY_MEMO[disk_key] = (files, list(self.diagnostics))
+        _store_library(disk_key, (files, self.diagnostics))
+        return list(files)
+
+    def _argful(self, paths) -> list[A.StapFile]:
+        """Tapset files that paste $#/@N (argv.stp): stap's lexer pastes the script's arguments into
+        every file it reads, so these are parsed for this argument list (memoised per process)."""
+        out = []
+        args = tuple(getattr(self.options, "args", ()) or ())
+        for path in paths:
+            key = (path, args, _options_key(self.options), tuple(sorted(self.macros)))
+            res = _ARGFUL_MEMO.get(key)
+            if res is None:
+                res = _ARGFUL_MEMO[key] = _parse_uncached(path, self.options, self.macros)
+            if res.file is not None:
+                out.append(res.file)
+            else:
+                self.diagnostics.extend(res.diagnostics)
+        return out
 
     def find_function(self, name: str) -> list[A.Function]:
         return [f for tf in self.files() for f in tf.functions if f.name == name]
@@ -168,6 +190,37 @@ def _store_library(key, value) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+_ARGFUL_MEMO: dict = {}
+_ARGFUL_RE = re.compile(rb"(?<![A-Za-z0-9_$@])[$@](?:#|[1-9])")
+_ARGFUL_SEEN: dict = {}  # (path, mtime_ns, size) -> bool
+
+
+def _split_argful(paths) -> tuple[list, list]:
+    """(plain, argful): argful files mention $#, @#, $N or @N and so depend on the script's arguments."""
+    plain, argful = [], []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            k = (path, st.st_mtime_ns, st.st_size)
+            if k not in _ARGFUL_SEEN:
+                with open(path, "rb") as f:
+                    _ARGFUL_SEEN[k] = _ARGFUL_RE.search(f.read()) is not None
+            (argful if _ARGFUL_SEEN[k] else plain).append(path)
+        except OSError:
+            plain.append(path)
+    return plain, argful
+
+
+def _parse_uncached(path: str, options, macros):
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        text = f.read()
+    src = SourceFile(path, text, privileged=True, is_tapset=True)
+    res = parse_source(src, options, library_macros=macros, user_file=False, privileged=True)
+    if res.file is not None:
+        res.file.privileged = True
+    return res
 
 
 def _parse_cached(path: str, options, macros, macro_file: bool):

@@ -19,10 +19,7 @@ MAX_ALIAS_DEPTH = 32
 
 
 def run(d: Draft) -> Draft:
-    aliases = []
-    for f in d.user_files:
-        aliases += [(a, f) for a in f.aliases]
-    aliases += d.library.aliases()
+    aliases = all_aliases(d)
     for alias, _f in aliases:
         for name in alias.names:
             if any(ch in c.functor for c in name.components for ch in "*?["):
@@ -30,23 +27,38 @@ def run(d: Draft) -> Draft:
                 d.reporter.error("while registering probe alias", alias.tok, key="register alias", chain=[inner])
                 return d
     for f in d.user_files:
-        for probe in f.probes:
-            for pp in probe.points:
-                try:
-                    derived = _derive(d, pp, probe, [probe], clone(probe.body), aliases, 0, f)
-                except ProbePointError as e:
-                    if pp.optional or pp.sufficient and pp.optional:
-                        continue
-                    inner = Diagnostic("semantic error", e.message, e.token)
-                    d.reporter.error("while resolving probe point", pp.components[0].tok,
-                                     key="resolve:" + e.key, chain=[inner])
-                    continue
-                for dr in derived:
-                    dr.user_point = pp
-                d.probes.extend(derived)
-                if pp.sufficient and derived:
-                    break
+        derive_file(d, f, aliases)
     return d
+
+
+def all_aliases(d: Draft) -> list:
+    """[(ast.ProbeAlias, StapFile)]: the user's aliases, then the library's."""
+    aliases = []
+    for f in d.user_files:
+        aliases += [(a, f) for a in f.aliases]
+    return aliases + d.library.aliases()
+
+
+def derive_file(d: Draft, f, aliases=None) -> None:
+    """Derive the probes of file `f` (a user file, or a tapset file pulled into the program)."""
+    if aliases is None:
+        aliases = all_aliases(d)
+    for probe in f.probes:
+        for pp in probe.points:
+            try:
+                derived = _derive(d, pp, probe, [probe], clone(probe.body), aliases, 0, f)
+            except ProbePointError as e:
+                if pp.optional or pp.sufficient and pp.optional:
+                    continue
+                inner = Diagnostic("semantic error", e.message, e.token)
+                d.reporter.error("while resolving probe point", pp.components[0].tok,
+                                 key="resolve:" + e.key, chain=[inner])
+                continue
+            for dr in derived:
+                dr.user_point = pp
+            d.probes.extend(derived)
+            if pp.sufficient and derived:
+                break
 
 
 def _component_matches(pattern: ast.ProbePointComponent, name: ast.ProbePointComponent) -> bool:

@@ -8,6 +8,7 @@ errors.  Globals are listed in first-reference order, which -p2 shows.
 from __future__ import annotations
 
 from stapy.parser import ast
+from stapy.semantic import derive_probes
 from stapy.semantic.draft import Draft, ProbeDraft
 from stapy.semantic.program import FunctionDef, GlobalVar, LocalVar
 from stapy.semantic.suggest import similar
@@ -350,19 +351,38 @@ class Resolver:
         self.d.reporter.error(e.message, e.token, key=e.key, chain=e.chain, token2=e.token2)
 
     def run(self):
+        """stap's semantic_pass_symbols: a tapset file pulled in by a function or global brings its
+        probes along (argv.stp's `probe init`), and those may pull in more files."""
         self._lib_loaded = set()
-        for p in self.d.probes:
-            self.scope, self.owner, self.file = p.locals, p, p.file
+        derived_files = {id(f) for f in self.d.user_files}
+        done = 0
+        while True:
+            while done < len(self.d.probes):
+                self.probe(self.d.probes[done])
+                done += 1
+            self.functions()
+            fresh = [f for f in pulled_files(self.d) if id(f) not in derived_files]
+            if not fresh:
+                break
+            for f in fresh:
+                derived_files.add(id(f))
+                derive_probes.derive_file(self.d, f)
+        self.d.arity = self.arity
+
+    def probe(self, p):
+        self.scope, self.owner, self.file = p.locals, p, p.file
+        try:
+            self.stmt(p.body)
+        except ResolveError as e:
+            self.report(e)
+        if p.point.condition is not None:
+            self.scope, self.owner = None, None
             try:
-                self.stmt(p.body)
+                self.expr(p.point.condition)
             except ResolveError as e:
                 self.report(e)
-            if p.point.condition is not None:
-                self.scope, self.owner = None, None
-                try:
-                    self.expr(p.point.condition)
-                except ResolveError as e:
-                    self.report(e)
+
+    def functions(self):
         while self.pending:
             self.pending.sort(key=lambda fd: fd.mangled)
             fd = self.pending.pop(0)
@@ -375,24 +395,25 @@ class Resolver:
             except ResolveError as e:
                 self.report(e)
             fd.locals = [v for v in self.scope.values() if not v.is_param]
-        self.d.arity = self.arity
 
 
-def run(d: Draft) -> Draft:
-    r = Resolver(d)
-    r.run()
-    # top-level %{ %} blocks: the user's, then those of tapset files that were pulled in (as stap's s.files)
+def pulled_files(d: Draft) -> list:
+    """The tapset files the program refers to (by a function or a global), first reference first."""
     pulled = []
     for fd in d.functions.values():
         f = getattr(fd, "_file", None)
-        if f is not None and f not in d.user_files and all(f is not x for x in pulled):
+        if f is not None and all(f is not x for x in d.user_files) and all(f is not x for x in pulled):
             pulled.append(f)
     for g in d.globals:
         for decl, f in d.library.globals(g.name):
             if decl is g.decl and all(f is not x for x in pulled):
                 pulled.append(f)
-    for f in list(d.user_files) + pulled:
+    return pulled
+
+
+def run(d: Draft) -> Draft:
+    Resolver(d).run()
+    # top-level %{ %} blocks: the user's, then those of tapset files that were pulled in (as stap's s.files)
+    for f in list(d.user_files) + pulled_files(d):
         d.embeds.extend(f.embeds)
-    for p in d.probes:
-        pass
     return d
