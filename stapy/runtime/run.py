@@ -40,6 +40,7 @@ import time
 
 from stapy.codegen import abi
 from stapy.runtime.native.helpers import OUT_ROTATE_WORD
+from stapy.runtime import procinfo
 
 STARTING, RUNNING, STOPPING, ERROR = "starting", "running", "stopping", "error"
 
@@ -310,6 +311,8 @@ class Runner:
         return ""
 
     def context_string(self, ctx, name: str, n: int, sv: str) -> str:
+        if name.startswith("proc:"):  # the task tapsets' /proc services (stapy.runtime.procinfo)
+            return procinfo.context_string(ctx, name[5:], n, sv) or ""
         if name in ("usymname", "usymdata", "umodname", "usymfileline", "ucallers", "ubacktrace",
                     "sprint_ubacktrace", "print_ubacktrace", "print_ubacktrace_brief", "print_ubacktrace_fileline",
                     "print_usyms"):
@@ -354,6 +357,8 @@ class Runner:
 
     def context_string_checked(self, ctx, name: str, n: int, sv: str) -> str:
         """Services that can fail: raise UserFault with stap's message."""
+        if name.startswith("proc:"):
+            return procinfo.context_string_checked(ctx, name[5:], n, sv, UserFault) or ""
         if name in ("user_string_utf16", "user_string_utf32"):
             # uconversions.stp: read units until 0, combine surrogate pairs, encode as UTF-8
             width = 2 if name.endswith("16") else 4
@@ -389,6 +394,8 @@ class Runner:
         return ""
 
     def context_long(self, ctx, name: str, n: int, sv: str) -> int:
+        if name.startswith("proc:"):
+            return procinfo.context_long(ctx, name[5:], n, sv) or 0
         if name == "__tvar_module_bias":  # stapy.codegen.lower_target: @var in another module than the probe's
             from stapy.debuginfo import elf
 

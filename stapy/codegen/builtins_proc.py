@@ -1,0 +1,122 @@
+"""Native bodies of the process-information and conversion tapsets (task_time.stp, proc_mem.stp,
+task.stp, usymbols.stp, signal.stp, tzinfo.stp, print_binary.stp).
+
+Most of those tapsets are stap-language code over three generic natives that ask the Python
+runner (stapy.runtime.procinfo, through the stapy_py_str/_py_long slots) for a /proc fact:
+`_stapy_proc_long(service, n, s)`, `_stapy_proc_string(service, n, s)` and
+`_stapy_proc_string_checked(service, n, s)` (the last fails with the runner's message, as stap's
+STAP_ERROR).  They are rare, non-hot calls.  The rest are small inline natives.
+"""
+from __future__ import annotations
+
+import time
+
+from llvmlite import ir
+
+from stapy.codegen.builtins import builtin
+from stapy.codegen.irbuilder import I32, I64, PTR, c32, c64
+
+
+def _proc_name(low, e):
+    from stapy.parser import ast
+
+    arg = e.args[0]
+    if isinstance(arg, ast.StringLit):
+        return low.fb.str_const(("proc:" + arg.value).encode())
+    raise NotImplementedError("_stapy_proc_* takes a literal service name")
+
+
+@builtin("_stapy_proc_long")
+def _proc_long(low, e):
+    return low.b.call(low.py("stapy_py_long"), [low.fb.ctx, _proc_name(low, e), low.expr(e.args[1]),
+                                                low.expr(e.args[2])])
+
+
+@builtin("_stapy_proc_string")
+def _proc_string(low, e):
+    dst = low.fb.temp_str()
+    low.b.call(low.py("stapy_py_str"), [low.fb.ctx, _proc_name(low, e), low.expr(e.args[1]), low.expr(e.args[2]),
+                                        dst])
+    return dst
+
+
+@builtin("_stapy_proc_string_checked")
+def _proc_string_checked(low, e):
+    fb = low.fb
+    dst = fb.temp_str()
+    status = low.b.call(low.py("stapy_py_str_status"), [fb.ctx, _proc_name(low, e), low.expr(e.args[1]),
+                                                        low.expr(e.args[2]), dst])
+    bad, ok = fb.new_block("proc.fail"), fb.new_block("proc.ok")
+    low.b.cbranch(low.b.icmp_signed("!=", status, c64(0)), bad, ok)
+    low.b.position_at_end(bad)
+    fb.set_error(fb.new_site("error", e.tok), None)
+    low.b.branch(fb.current_fixup())
+    low.b.position_at_end(ok)
+    return dst
+
+
+# ------------------------------------------------------------------ small inline natives
+
+
+@builtin("mem_page_size")
+def _mem_page_size(low, e):
+    return low.b.sext(low.b.call(low.extern("getpagesize", I32, []), []), I64)
+
+
+@builtin("stp_pid")
+def _stp_pid(low, e):
+    """stapio's pid: stapy's own."""
+    return low.b.sext(low.b.call(low.extern("getpid", I32, []), []), I64)
+
+
+@builtin("registers_valid")
+def _registers_valid(low, e):
+    regs = low.fb.ctx_load("regs")
+    return low.b.zext(low.b.icmp_unsigned("!=", low.b.ptrtoint(regs, I64), c64(0)), I64)
+
+
+@builtin("tz_gmtoff")
+def _tz_gmtoff(low, e):
+    """staprun sends -tm_gmtoff of localtime() at startup (seconds west of UTC)."""
+    return c64(-time.localtime().tm_gmtoff)
+
+
+@builtin("tz_name")
+def _tz_name(low, e):
+    return low.fb.str_const((time.localtime().tm_zone or "").encode())
+
+
+# signal.stp's __sig table: 1..31 by name, 32..64 as RTMIN[+k]
+SIGNAL_NAMES = ["", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
+                "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ",
+                "VTALRM", "PROF", "WINCH", "IO/POLL", "PWR", "SYS", "RTMIN"] + [f"RTMIN+{k}" for k in range(1, 33)]
+
+
+@builtin("signal_str")
+def _signal_str(low, e):
+    mb = low.fb.mb
+    g = mb.module.globals.get("stapy_signal_table")
+    if g is None:
+        ty = ir.ArrayType(PTR, len(SIGNAL_NAMES))
+        g = ir.GlobalVariable(mb.module, ty, name="stapy_signal_table")
+        g.global_constant = True
+        g.linkage = "internal"
+        g.initializer = ir.Constant(ty, [mb.const_bytes(n.encode()) for n in SIGNAL_NAMES])
+    v = low.expr(e.args[0])
+    ok = low.b.and_(low.b.icmp_signed(">", v, c64(0)), low.b.icmp_signed("<", v, c64(len(SIGNAL_NAMES))))
+    idx = low.b.select(ok, v, c64(0))
+    return low.b.load(low.b.gep(g, [c32(0), idx], source_etype=g.value_type), typ=PTR)
+
+
+@builtin("stp_print_binary")
+def _stp_print_binary(low, e):
+    """print.c's _stp_print_binary: n (at most the 4 given) raw 64-bit values into the output."""
+    fb = low.fb
+    n, *vals = low.args(e)
+    buf = fb.alloca(ir.ArrayType(I64, 4), "bin")
+    for i, v in enumerate(vals):
+        low.b.store(v, low.b.gep(buf, [c32(0), c32(i)], source_etype=ir.ArrayType(I64, 4)))
+    count = low.b.select(low.b.icmp_signed("<", n, c64(0)), c64(0),
+                         low.b.select(low.b.icmp_signed(">", n, c64(4)), c64(4), n))
+    low.helper("stp_out_write", [low.globals.out, low.b.bitcast(buf, PTR), low.b.mul(count, c64(8))])
+    return None
