@@ -394,6 +394,10 @@ class DwarfModule:
             c.getfuncs = getfuncs
         return c.functions
 
+    def function_from_die(self, offset: int, inline: bool) -> Function | None:
+        """The Function of a subprogram (inline=False) or inline instance DIE at offset."""
+        return self._make_function(self.die(offset), inline)
+
     def inline_instances(self, cu) -> list[Function]:
         c = self._cc(cu)
         if c.inlines is None:

@@ -73,6 +73,10 @@ class ProbeSite:
     sdt: SdtProbe | None = None
     plt_name: str | None = None
     label: str | None = None
+    derivation: str | None = None          # the well-formed point it came from (callee probes), else pp
+    caller_checks: tuple = ()              # callee probes: ((level, link address), ...) in stap's order
+    caller_section: str = ""               # _caller_match's section argument: .dynamic (ET_DYN), .absolute
+    tail_call: bool = False
 
 
 # [dwflpp.cxx build_user_blocklist] these do not use the normal entry ABI, so no .return probes
@@ -469,6 +473,61 @@ def _resolve_plt(ctx: _Ctx, pattern: str) -> list[ProbeSite]:
     return out
 
 
+def _resolve_callees(ctx: _Ctx, spec: FunctionSpec, comps) -> list[ProbeSite]:
+    """function(F).callee(PATTERN) / .callees[(N)] [tapsets.cxx query_callee, dwflpp.cxx
+    iterate_over_callees]: the callers are what function(F) matches (no inline ones with .call);
+    each callee found in their call sites is probed at its entry (no prologue search), named
+    function(CALLEE@file:line) (-p2, pp()) and derived from the well-formed
+    function(CALLER@file:line).callee(CALLEE@file:line) (-l, pn()).  A called (not inlined) callee
+    carries the return addresses of the calls leading to it: the handler runs only when ustack(i)
+    matches each (one level less in .return probes, entered after the callee's frame is gone)."""
+    from .callsites import Named, callees
+
+    c = ctx.comps
+    pattern = c["callee"] if "callee" in c else "*"
+    depth = c.get("callees") if "callees" in c else 1
+    depth = 1 if depth is None else depth
+    base = [(k, v) for k, v in comps if k in ("function",)] + ([("call", None)] if "call" in c else [])
+    bctx = _Ctx(ctx.exe, ctx.module, ctx.library, base)
+    kind = "call" if "call" in c else "any"
+    found = _resolve_functions(bctx, spec, kind, "never", statement=False)
+    callers = [s for s in found if s.dwarf_function is not None]
+    mod = dwarf_for(ctx.ef)
+    out: list[ProbeSite] = []
+    seen: set[int] = set()
+    for s in callers:
+        f = s.dwarf_function
+        if f.die_offset in seen:
+            continue
+        seen.add(f.die_offset)
+        hits = callees(mod, mod.die(f.die_offset), pattern, depth, Named(f.name, f.decl_file, f.decl_line),
+                       lambda name: ctx.ef.lookup(name))
+        for h in hits:
+            if ctx.is_return and (h.inlined or _RETURN_BLOCKLIST.match(h.callee.name)):
+                continue            # an inline instance has no return to hook
+            fn = mod.function_from_die(h.die_offset, h.inlined)
+            suffix = ctx.suffix()
+            pp = f"{ctx.prefix}.function({_q(h.caller.text())}).callee({_q(h.callee.text())}){suffix}"
+            p2 = f"{ctx.p2_head}.function({_q(h.callee.text())}){suffix}"
+            n = len(h.callers)
+            back = 1 if ctx.is_return else 0
+            checks = tuple((n - j - back, addr) for j, addr in enumerate(h.callers))
+            out.append(ProbeSite(ctx.module, h.entry, h.entry, "inline" if h.inlined else "function",
+                                 ctx.is_return, h.callee.name, h.callee.decl_file, h.callee.decl_line, pp,
+                                 ctx.pc_text(h.entry), p2, ctx.exe, fn, derivation=pp, caller_checks=checks,
+                                 caller_section=".dynamic" if ctx.ef.is_pie else ".absolute",
+                                 tail_call=h.tail_call))
+    # stap 4.8 turns the suffix on a symbol-table-only function into a plain entry probe
+    tail = (f".callee({_q(c['callee'])})" if "callee" in c else
+            ".callees" + (f"({c['callees']})" if c["callees"] is not None else ""))
+    for s in found:
+        if s.dwarf_function is None:
+            head = f"{ctx.prefix}.function({_q(s.function)})"
+            out.append(ProbeSite(ctx.module, s.address, s.address, "function", False, s.function, None, None,
+                                 head + tail, s.pc_text, head, ctx.exe, None))
+    return out
+
+
 def resolve_process_probe(process_arg: str, components, cwd: str | None = None, env: dict | None = None,
                           prologue: str = "auto") -> list[ProbeSite]:
     """All probe sites for process(process_arg).<components>; [] when nothing matches."""
@@ -516,11 +575,7 @@ def _resolve_in_module(ctx: _Ctx, comps, prologue: str) -> list[ProbeSite]:
             return sites + _symtab_quirk_sites(ctx, spec, f".label({_q(c['label'])})",
                                                mod.cus() if mod else [], seen)
         if "callees" in c or "callee" in c:
-            # call-site probes on DWARF functions are not implemented; the symbol-table quirk is
-            mod = dwarf_for(ctx.ef)
-            tail = (f".callee({_q(c['callee'])})" if "callee" in c else
-                    ".callees" + (f"({c['callees']})" if c["callees"] is not None else ""))
-            return _symtab_quirk_sites(ctx, spec, tail, mod.cus() if mod else [], set())
+            return _resolve_callees(ctx, spec, comps)
         kind = "inline" if "inline" in c else ("call" if "call" in c or "exported" in c else "any")
         return _resolve_functions(ctx, spec, kind, prologue, statement=False)
     return []

@@ -61,3 +61,21 @@ def p2_probe_lines(text: str) -> list[str]:
         if on and not line.startswith(" "):
             lines.append(re.sub(r" /\* <- .* \*/$", "", line))
     return lines
+
+
+def p2_caller_checks(text: str) -> list[str]:
+    """From stap -p2 -v: each probe line (with its derivation) and the `_caller_match(...)` checks
+    stap put in front of its body (.callee probes), one per line, indented."""
+    lines, on = [], False
+    for line in text.splitlines():
+        if line.startswith("# "):
+            on = line == "# probes"
+            continue
+        if not on:
+            continue
+        if line.startswith("process("):
+            lines.append(line)
+        m = re.search(r"(?:_caller_match|__global__caller_match__overload_\d+)(\(.*?\))", line)
+        if m:
+            lines.append("  _caller_match" + m.group(1))
+    return lines

@@ -8,7 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))          # tests/ (conftest)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from golden_cases import cases, p2_probe_lines, to_golden  # noqa: E402
+from golden_cases import cases, p2_caller_checks, p2_probe_lines, to_golden  # noqa: E402
 
 STAP = "/work/shared/tools/stap48"
 
@@ -19,6 +19,10 @@ def record(case) -> str:
     if case.mode == "-p2":
         res = subprocess.run([STAP, "-p2", "-e", f"probe {point} {{ println(1) }}"], capture_output=True, text=True)
         text = "\n".join(p2_probe_lines(res.stdout))
+    elif case.mode == "-p2c":         # -p2 -v: probe lines, derivations and .callee caller checks
+        res = subprocess.run([STAP, "-p2", "-v", "-e", f"probe {point} {{ println(1) }}"], capture_output=True,
+                             text=True)
+        text = "\n".join(p2_caller_checks(res.stdout))
     elif case.mode == "-vL":          # -v -L: one line per probe, in stap's order
         res = subprocess.run([STAP, "-v", "-L", point], capture_output=True, text=True)
         text = "\n".join(res.stdout.splitlines())

@@ -19,6 +19,13 @@ def ours(case) -> str:
         comps = split_probe_point(point)
         sites = resolve_process_probe(comps[0][1], comps[1:])
         lines = [f"{s.p2_text} /* pc={s.pc_text} */" for s in sites]     # stap's order, not sorted
+    elif case.mode == "-p2c":
+        comps = split_probe_point(point)
+        lines = []
+        for s in resolve_process_probe(comps[0][1], comps[1:]):
+            lines.append(f"{s.p2_text} /* pc={s.pc_text} */ /* <- {s.derivation or s.pp} */")
+            lines += [f'  _caller_match(1, {level}, "{s.module}", "{s.caller_section}", {addr:#x})'
+                      for level, addr in s.caller_checks]
     elif case.mode == "-vL":
         lines = list_probes(point, verbose_vars=True, show_pc=True)
     else:
