@@ -1,4 +1,4 @@
-"""Lark callbacks building the ast.py dataclasses while the LALR parser reduces.
+"""Callbacks building the ast.py dataclasses while the LALR parser reduces.
 
 Checks stap makes while parsing (number ranges, sort directives, probe-point
 suffix rules...) are made here and raise `ParseError`, so they surface in
@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import re
 
-from lark import Transformer
-
 from stapy.parser import ast as A
 from stapy.parser.preprocess import ParseError
-from stapy.parser.tokens import LarkToken
+from stapy.parser.lalr import LarkToken
 
 _U64 = (1 << 64) - 1
 
@@ -66,11 +64,11 @@ def _signed(children, *, swallowed: bool = False):
     return v, num.stap
 
 
-class Builder(Transformer):
-    """Callbacks named after grammar rules/aliases; `ctx` is the per-file tokens.Context."""
+class Builder:
+    """Callbacks named after grammar rules/aliases (lalr.reducers calls them with each
+    rule's children); `ctx` is the per-file tokens.Context."""
 
     def __init__(self, ctx):
-        super().__init__(visit_tokens=False)
         self.ctx = ctx
 
     def _current(self):

@@ -1,4 +1,4 @@
-"""Parse one stap file: lexer -> preprocessor -> Lark LALR (grammar.lark) -> AST.
+"""Parse one stap file: lexer -> preprocessor -> LALR (grammar.lark's tables) -> AST.
 
 Errors recover as stap's parser::parse does: print (collect) the error, skip
 tokens up to the next `probe`/`global`/`private`/`function`/`%{`, go on,
@@ -9,37 +9,28 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from lark import Lark
-from lark.exceptions import UnexpectedToken
-
 from stapy.diagnostics import EMBEDDED, KEYWORD, Diagnostic, SourceFile, Token
 from stapy.parser import ast as A
 from stapy.parser.build import Builder
+from stapy.parser import lalr
 from stapy.parser.lexer import Lexer
 from stapy.parser.preprocess import Macro, ParseError, PPConfig, Preprocessor
-from stapy.parser.tokens import Context, StapLarkLexer
+from stapy.parser.tokens import Context, parse as parse_tokens
 
-_GRAMMAR = os.path.join(os.path.dirname(__file__), "grammar.lark")
-_LARK = None
-_BUILDER = None
+_BUILDER = Builder(None)
+_REDUCE: list | None = None  # lalr.reducers over _BUILDER
 
 RECOVERY_KEYWORDS = ("probe", "private", "global", "function")
 SWALLOWED = frozenset("{ } ( ) [ ] ; , :".split())
 
 
-class _Holder:
-    ctx = None
-
-
-def _lark():
-    global _LARK, _BUILDER
-    if _LARK is None:
-        _BUILDER = Builder(None)
-        with open(_GRAMMAR) as f:
-            text = f.read()
-        _LARK = Lark(text, parser="lalr", lexer=StapLarkLexer, transformer=_BUILDER,
-                     cache=_cache_path(), maybe_placeholders=False)
-    return _LARK
+def _parser():
+    """The LALR tables and the reductions bound to _BUILDER (made once per process)."""
+    global _REDUCE
+    tables = lalr.tables()
+    if _REDUCE is None:
+        _REDUCE = lalr.reducers(tables, _BUILDER)
+    return tables, _REDUCE
 
 
 def cache_dir() -> str | None:
@@ -51,17 +42,6 @@ def cache_dir() -> str | None:
     except OSError:
         return None
     return d
-
-
-def _cache_path():
-    d = cache_dir()
-    if d is None:
-        return False
-    import hashlib
-
-    with open(_GRAMMAR, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()[:16]
-    return os.path.join(d, f"grammar-{digest}.lark.cache")
 
 
 @dataclass
@@ -94,7 +74,7 @@ def parse_source(source: SourceFile, options=None, *, library_macros=None, user_
     """Parse `source`; never raises ParseError (errors come back as diagnostics)."""
     from stapy.parser.syntax_errors import message_for
 
-    lark = _lark()
+    parser = _parser()
     diags: list[Diagnostic] = []
 
     def warn(msg, tok):
@@ -113,12 +93,12 @@ def parse_source(source: SourceFile, options=None, *, library_macros=None, user_
     outer_ctx = _BUILDER.ctx  # parsing can nest (syntax_errors parses its examples on first use)
     _BUILDER.ctx = ctx
     try:
-        return _parse_items(source, ctx, pp, lexer, diags, lark, user_file, macro_file)
+        return _parse_items(source, ctx, pp, lexer, diags, parser, user_file, macro_file)
     finally:
         _BUILDER.ctx = outer_ctx
 
 
-def _parse_items(source, ctx, pp, lexer, diags, lark, user_file, macro_file) -> FileResult:
+def _parse_items(source, ctx, pp, lexer, diags, parser, user_file, macro_file) -> FileResult:
     from stapy.parser.syntax_errors import message_for
 
     result = FileResult(None, diags)
@@ -146,11 +126,11 @@ def _parse_items(source, ctx, pp, lexer, diags, lark, user_file, macro_file) -> 
             if ctx.peek() is None:
                 break
             empty = False
-            parsed = lark.parse(ctx)
+            parsed = parse_tokens(ctx, lalr.Driver(*parser))
             for group in parsed:
                 items.extend(group)
             break
-        except UnexpectedToken as e:
+        except lalr.LalrError as e:
             tok = getattr(e.token, "stap", None)
             try:
                 pe = message_for(e, tok, ctx)

@@ -16,11 +16,9 @@ import os
 from collections import Counter, defaultdict
 
 from stapy.diagnostics import KEYWORD
-from lark.parsers.lalr_analysis import Shift
-
 from stapy.parser.ast import HistOp
 from stapy.parser.preprocess import ParseError
-from stapy.parser.tokens import LarkToken
+from stapy.parser.lalr import LarkToken
 
 _EXAMPLES = os.path.join(os.path.dirname(__file__), "syntax_examples.tsv")
 _TABLE = None
@@ -44,7 +42,7 @@ def _class(tok) -> str:
     return "other"
 
 
-def _settle(parser_state, eager: bool) -> list:
+def _settle(e, eager: bool) -> list:
     """The state stack after the reductions stap's parser would have made.
 
     LALR notices a bad token in whatever state it is in, often before the
@@ -55,31 +53,31 @@ def _settle(parser_state, eager: bool) -> list:
     shifts a state also offers (the bad token cannot be shifted anyway:
     stap's parse_* functions only peek at optional continuations).
     """
-    states = parser_state.parse_conf.states
-    stack = list(parser_state.state_stack)
+    actions = e.tables.actions
+    rules = e.tables.rules
+    stack = list(e.state_stack)
     for _ in range(200):
-        acts = states[stack[-1]]
-        if not eager and any(a is Shift for a, _ in acts.values()):
+        acts = actions[stack[-1]]
+        if not eager and any(a >= 0 for a in acts.values()):
             break
-        rules = {arg for a, arg in acts.values() if a is not Shift}
-        if len(rules) != 1:
+        reductions = {a for a in acts.values() if a < 0}
+        if len(reductions) != 1:
             break
-        rule = rules.pop()
-        n = len(rule.expansion)
+        origin, n = rules[~reductions.pop()][:2]
         if n:
             del stack[-n:]
-        goto = states[stack[-1]].get(rule.origin.name)
+        goto = actions[stack[-1]].get(origin)
         if goto is None:
             break
-        stack.append(goto[1])
+        stack.append(goto)
     return stack
 
 
 def _keys(e, tok):
     """Lookup keys, most specific first: (state, token class, top states) ... (state, at EOF)."""
     cls = _class(tok)
-    lazy = _settle(e.state, False)
-    eager = _settle(e.state, True)
+    lazy = _settle(e, False)
+    eager = _settle(e, True)
     a, b = lazy[-1], eager[-1]
     return [("L", a, cls, tuple(lazy[-3:])), ("E", b, cls, tuple(eager[-3:])),
             ("E", b, cls), ("L", a, cls), ("E", b, cls == "eof"), ("L", a, cls == "eof")]
@@ -124,19 +122,18 @@ def _cache_file() -> str | None:
     numbers change with the grammar)."""
     import hashlib
 
-    from stapy.parser.parse import _lark, cache_dir
+    from stapy.parser.lalr import tables
+    from stapy.parser.parse import cache_dir
 
     d = cache_dir()
     if d is None:
         return None
     h = hashlib.sha256()
-    for path in (_EXAMPLES, __file__):
+    here = os.path.dirname(__file__)
+    for path in (_EXAMPLES, __file__, os.path.join(here, "tokens.py"), os.path.join(here, "build.py")):
         with open(path, "rb") as f:
             h.update(f.read())
-    # the LALR state numbers of the tables this process runs on (a rebuild may renumber)
-    states = _lark().parser.parser.parser.parse_table.states
-    h.update(repr(sorted((k, sorted((t, str(a), str(arg)) for t, (a, arg) in v.items()))
-                         for k, v in states.items())).encode())
+    h.update(tables().digest.encode())  # the LALR state numbers the table is keyed by
     return os.path.join(d, f"syntax-errors-{h.hexdigest()[:16]}.pickle")
 
 
@@ -191,10 +188,10 @@ def _heuristic(e, tok) -> str:
     return "expected statement"
 
 
-def _in_pp_group(parser_state) -> bool:
+def _in_pp_group(e) -> bool:
     """Inside an unclosed probe-point `{a,b` group of the probe being parsed?"""
     depth = 0
-    for v in reversed(parser_state.value_stack):
+    for v in reversed(e.value_stack):
         t = getattr(v, "type", None)
         if t == "PROBE":
             break
@@ -204,14 +201,14 @@ def _in_pp_group(parser_state) -> bool:
 
 
 def message_for(e, tok, ctx) -> ParseError:
-    """The stap ParseError for Lark's UnexpectedToken `e` at stap token `tok` (None at EOF)."""
+    """The stap ParseError for the parser's LalrError `e` at stap token `tok` (None at EOF)."""
     if _CAPTURE is not None:
         _CAPTURE.append(_keys(e, tok))
         return ParseError("(example)", tok, explicit=False, site="lalr")
     exp = set(e.expected)
     table = _table()
     keys = _keys(e, tok)
-    settled = set(e.state.parse_conf.states[_settle(e.state, True)[-1]])
+    settled = set(e.tables.actions[_settle(e, True)[-1]])
     if tok is not None and e.token.type == "AT_OTHER" and "NUMBER" in settled:
         return _consumed(ParseError(f"unknown operator {tok.text}", tok, explicit=False,
                                     site="unknown operator"))
@@ -225,7 +222,7 @@ def message_for(e, tok, ctx) -> ParseError:
             stops = tok is not None and tok.kind == "operator" and tok.text in ("{", "}", "=", "+=")
             if msg == "expected one of ', { } = +='" and stops:
                 # parse_probe_points stops at these; its caller then complains
-                msg = "expected '}'" if _in_pp_group(e.state) else "expected probe point specifier"
+                msg = "expected '}'" if _in_pp_group(e) else "expected probe point specifier"
             elif msg == "expected probe point specifier" and not stops:
                 msg = "expected one of ', { } = +='"
             if msg.startswith("unknown operator "):
@@ -233,7 +230,7 @@ def message_for(e, tok, ctx) -> ParseError:
                     continue
                 msg = "unknown operator " + tok.text
             if msg == "base histogram operator where expression expected":
-                for v in reversed(e.state.value_stack):
+                for v in reversed(e.value_stack):
                     if isinstance(v, HistOp) or (isinstance(v, LarkToken) and v.type.startswith("AT_HIST")):
                         where = v.tok if isinstance(v, HistOp) else v.stap
                         return _consumed(ParseError(msg, where, site=msg))

@@ -3,20 +3,18 @@
 stap's recursive descent reads some tokens differently depending on where
 it is: a probe-point component glues adjacent identifiers, keywords and
 `*` (`sys*open`, `.return`); a `->` member may be a keyword; `printf` is a
-print function in an expression but a plain name in a declaration.  The
-lexer class here sees Lark's parser state and picks, for each token, the
-first candidate terminal that state accepts; otherwise the plain kind, so
-Lark reports the error.  Adjacent string literals are joined here too.
+print function in an expression but a plain name in a declaration.
+`parse` reads the tokens, picks for each the first candidate terminal the
+LALR driver's current state accepts (otherwise the plain kind, so the
+parser reports the error) and feeds it.  Adjacent string literals are
+joined here too.
 """
 from __future__ import annotations
-
-import lark
-from lark.lexer import Lexer as LarkLexer
-from lark.parsers.lalr_analysis import Shift
 
 from stapy.diagnostics import (
     EMBEDDED, IDENTIFIER, JUNK, KEYWORD, NUMBER, OPERATOR, STRING, Token,
 )
+from stapy.parser.lalr import LarkToken
 from stapy.parser.preprocess import ParseError
 
 
@@ -24,13 +22,6 @@ def number_value(text):
     from stapy.parser.build import number_value as nv
 
     return nv(text)
-
-
-class LarkToken(lark.Token):
-    """A Lark token carrying the stap token it was made from (`stap`), and whether it
-    was read inside a `private` declaration (`private`)."""
-
-    __slots__ = ("stap", "private")
 
 
 KEYWORD_TERMINALS = {
@@ -160,12 +151,6 @@ class Context:
         return t
 
 
-def _make(term: str, tok: Token, text: str | None = None) -> LarkToken:
-    lt = LarkToken(term, tok.text if text is None else text, line=tok.line, column=tok.col)
-    lt.stap = tok
-    return lt
-
-
 def candidates(tok: Token) -> list[str]:
     k = tok.kind
     if k == IDENTIFIER:
@@ -197,159 +182,131 @@ def candidates(tok: Token) -> list[str]:
     return ["JUNK"]
 
 
-class _NullCallbacks(dict):
-    def __missing__(self, key):
-        return _null
+def parse(ctx, driver):
+    """Run one LALR parse over `ctx`'s tokens; the value of `start`.
 
-
-def _null(_children):
-    return None
-
-
-_NULL = _NullCallbacks()
-
-
-def _would_accept(parser_state, term: str) -> bool:
-    """Would the parser shift `term` here, after whatever reductions it implies?"""
-    from lark.exceptions import UnexpectedToken
-    from lark.parsers.lalr_parser_state import ParseConf, ParserState
-
-    pc = parser_state.parse_conf
-    conf = ParseConf(pc.parse_table, _NULL, pc.start)
-    st = ParserState(conf, None, list(parser_state.state_stack), list(parser_state.value_stack))
-    try:
-        st.feed_token(lark.Token(term, ""))
-    except UnexpectedToken:
-        return False
-    return True
-
-
-class StapLarkLexer(LarkLexer):
-    """Lark custom lexer (interface 2): `lexer_state.text` is a `Context`."""
-
-    __future_interface__ = 2
-
-    def __init__(self, lexer_conf=None):
-        pass
-
-    def lex(self, lexer_state, parser_state):
-        ctx: Context = lexer_state.text
+    A ParseError raised while reading or classifying a token is marked
+    `from_lexer` (it has not reached the parser); one raised by a Builder
+    method during a reduction is not."""
+    feed = driver.feed
+    while True:
         try:
-            yield from self._lex(ctx, parser_state)
+            lt = _next_terminal(ctx, driver)
         except ParseError as e:
             e.from_lexer = True
             raise
+        if lt is None:
+            return driver.finish()
+        feed(lt.type, lt)
 
-    def _lex(self, ctx, parser_state):
-        states = parser_state.parse_conf.states
+
+def _next_terminal(ctx, driver):
+    """The next stap token as the terminal the parser's state wants, or None at the end."""
+    tok = ctx.take()
+    if tok is None:
+        ctx.last = None
+        if ctx.prev_types[-1:] == ["RETURN"]:
+            raise ParseError("expected ';', '}' or an expression statement", None,
+                             explicit=False, no_token=True)
+        return None
+    ctx.last = tok
+    accepted = driver.actions[driver.stack[-1]]
+    would_accept = driver.accepts
+    cands = candidates(tok)
+    term = next((c for c in cands if c in accepted), None)
+    in_stat = bool(ctx.stat_parens) and ctx.stat_parens[-1] == ctx.parens
+    if in_stat and term is not None and accepted[term] < 0 and not would_accept(term):
+        term = None  # an LALR lookahead merged from another context
+    if term is None:
+        # LALR may decide only after reductions: simulate them
+        term = next((c for c in cands if would_accept(c)), None)
+    if term is None:
+        # @count(x junk...): stap's stat-op loop skips tokens up to ',' or ')'
+        stat_junk = in_stat and not (tok.kind == OPERATOR and tok.text == ",") \
+            and would_accept("STAT_JUNK")
+        term = "STAT_JUNK" if stat_junk else cands[-1]
+    if term == "LPAR":
+        ctx.parens += 1
+    elif term == "RPAR":
+        if ctx.stat_parens and ctx.stat_parens[-1] == ctx.parens:
+            ctx.stat_parens.pop()
+        ctx.parens -= 1
+    elif term in ("AT_STAT", "AT_VARIANCE"):
+        ctx.stat_parens.append(ctx.parens + 1)
+    # a junk token goes to the parser like any other: the parse_* function that
+    # meets it fails as usual (its throw site counts for duplicates), and the
+    # error is printed with the junk's own message (parse._diag_from)
+    text = tok.text
+    if term == "PP_WORD":
+        # stap's parse_component: glue adjacent ident/keyword/'*' pieces
         while True:
-            tok = ctx.take()
-            if tok is None:
-                ctx.last = None
-                if ctx.prev_types[-1:] == ["RETURN"]:
-                    raise ParseError("expected ';', '}' or an expression statement", None,
-                                     explicit=False, no_token=True)
-                return
-            ctx.last = tok
-            accepted = states[parser_state.position]
-            cands = candidates(tok)
-            term = next((c for c in cands if c in accepted), None)
-            in_stat = bool(ctx.stat_parens) and ctx.stat_parens[-1] == ctx.parens
-            if in_stat and term is not None and accepted[term][0] is not Shift \
-                    and not _would_accept(parser_state, term):
-                term = None  # an LALR lookahead merged from another context
-            if term is None:
-                # LALR may decide only after reductions: simulate them
-                term = next((c for c in cands if _would_accept(parser_state, c)), None)
-            if term is None:
-                # @count(x junk...): stap's stat-op loop skips tokens up to ',' or ')'
-                stat_junk = in_stat and not (tok.kind == OPERATOR and tok.text == ",") \
-                    and _would_accept(parser_state, "STAT_JUNK")
-                term = "STAT_JUNK" if stat_junk else cands[-1]
-            if term == "LPAR":
-                ctx.parens += 1
-            elif term == "RPAR":
-                if ctx.stat_parens and ctx.stat_parens[-1] == ctx.parens:
-                    ctx.stat_parens.pop()
-                ctx.parens -= 1
-            elif term in ("AT_STAT", "AT_VARIANCE"):
-                ctx.stat_parens.append(ctx.parens + 1)
-            # a junk token goes to the parser like any other: the parse_* function that
-            # meets it fails as usual (its throw site counts for duplicates), and the
-            # error is printed with the junk's own message (parse._diag_from)
-            text = tok.text
-            if term == "PP_WORD":
-                # stap's parse_component: glue adjacent ident/keyword/'*' pieces
-                while True:
-                    u = ctx.peek()
-                    if u is None or u.ws_before:
-                        break
-                    if not (u.kind in (IDENTIFIER, KEYWORD) or (u.kind == OPERATOR and u.text == "*")):
-                        break
-                    text += u.text
-                    ctx.take()
-            elif term == "STRING":
-                # consume_string_literals: adjacent literals join
-                while True:
-                    u = ctx.peek()
-                    if u is None or u.kind != STRING:
-                        break
-                    text += u.text
-                    ctx.take()
-                if ctx.prev_types[-2:] == ["PRINT_FMT", "LPAR"]:
-                    msg = check_format(text)
-                    if msg is not None:
-                        nxt = ctx.peek()
-                        ctx.last = nxt
-                        raise ParseError(msg, nxt, explicit=False)
-            elif term not in accepted and not _would_accept(parser_state, term):
-                pass  # the parser will report it
-            elif term == "RETURN" and ctx.context != "function":
-                raise ParseError("found 'return' not in function context", tok, explicit=False)
-            elif term == "EMBEDDED" and not ctx.privileged:
-                if "NUMBER" in accepted and _would_accept(parser_state, "NUMBER"):
-                    # parse_value throws before consuming: the token is read again at top level
-                    ctx.pending.insert(0, tok)
-                    raise ParseError("embedded expression code in unprivileged script; need stap -g",
-                                     tok, explicit=False, skip=False)
-                raise ParseError("embedded code in unprivileged script; need stap -g",
-                                 tok, explicit=False, skip=False)
-            elif term in ("AT_CONST", "AT_REGISTER", "AT_DEREF") and not ctx.privileged \
-                    and "NUMBER" in accepted and not tok.text.startswith("@u"):
-                what = tok.text[1:]
-                raise ParseError(f"using @{what} operator not permitted; need stap -g",
-                                 tok, explicit=False, skip=False)
-            elif term in ("PROBE", "FUNCTION", "GLOBAL", "PRIVATE") and "PROBE" in accepted:
-                ctx.context = {"PROBE": "probe", "FUNCTION": "function", "GLOBAL": "global",
-                               "PRIVATE": "unknown"}[term]
-            elif term == "FOREACH":
-                ctx.sort_marks = 0
-            if term == "PRIVATE":
-                ctx.private_decl = True
-            elif term in ("PROBE", "GLOBAL", "FUNCTION", "EMBEDDED") and ctx.prev_types[-1:] != ["PRIVATE"]:
-                ctx.private_decl = False
-            if term == "NUMBER" and term in accepted and number_value(text) is None:
-                # parse_literal checks a number as soon as it reads it
-                ctx.prev_types.append(term)
-                ctx.current = tok
-                raise ParseError("number invalid or out of range", tok, explicit=False,
-                                 site="number invalid or out of range")
-            if term == "PROBE":
-                ctx.epilogue_alias = False
-            elif term == "FUNCTION":
-                ctx.params = set()
-                if ctx.prev_types[-1:] == ["PRIVATE"]:
-                    ctx.context = "function"
-            if ctx.prev_types[-1:] == ["RETURN"] and term not in ("SEMI", "RBRACE") \
-                    and term in accepted and accepted[term][0] is not Shift:
-                # stap's return takes a value unless ';' or '}' follows: anything else
-                # goes to parse_expression (the grammar would start a new statement)
-                raise ParseError("expected literal string or number", tok, explicit=False,
-                                 site="expected literal string or number")
-            ctx.prev_types.append(term)
-            if len(ctx.prev_types) > 4:
-                del ctx.prev_types[0]
-            ctx.current = tok
-            lt = _make(term, tok, text)
-            lt.private = ctx.private_decl
-            yield lt
+            u = ctx.peek()
+            if u is None or u.ws_before:
+                break
+            if not (u.kind in (IDENTIFIER, KEYWORD) or (u.kind == OPERATOR and u.text == "*")):
+                break
+            text += u.text
+            ctx.take()
+    elif term == "STRING":
+        # consume_string_literals: adjacent literals join
+        while True:
+            u = ctx.peek()
+            if u is None or u.kind != STRING:
+                break
+            text += u.text
+            ctx.take()
+        if ctx.prev_types[-2:] == ["PRINT_FMT", "LPAR"]:
+            msg = check_format(text)
+            if msg is not None:
+                nxt = ctx.peek()
+                ctx.last = nxt
+                raise ParseError(msg, nxt, explicit=False)
+    elif term not in accepted:
+        pass  # the parser will report it
+    elif term == "RETURN" and ctx.context != "function":
+        raise ParseError("found 'return' not in function context", tok, explicit=False)
+    elif term == "EMBEDDED" and not ctx.privileged:
+        if "NUMBER" in accepted and would_accept("NUMBER"):
+            # parse_value throws before consuming: the token is read again at top level
+            ctx.pending.insert(0, tok)
+            raise ParseError("embedded expression code in unprivileged script; need stap -g",
+                             tok, explicit=False, skip=False)
+        raise ParseError("embedded code in unprivileged script; need stap -g",
+                         tok, explicit=False, skip=False)
+    elif term in ("AT_CONST", "AT_REGISTER", "AT_DEREF") and not ctx.privileged \
+            and "NUMBER" in accepted and not tok.text.startswith("@u"):
+        what = tok.text[1:]
+        raise ParseError(f"using @{what} operator not permitted; need stap -g",
+                         tok, explicit=False, skip=False)
+    elif term in ("PROBE", "FUNCTION", "GLOBAL", "PRIVATE") and "PROBE" in accepted:
+        ctx.context = {"PROBE": "probe", "FUNCTION": "function", "GLOBAL": "global",
+                       "PRIVATE": "unknown"}[term]
+    elif term == "FOREACH":
+        ctx.sort_marks = 0
+    if term == "PRIVATE":
+        ctx.private_decl = True
+    elif term in ("PROBE", "GLOBAL", "FUNCTION", "EMBEDDED") and ctx.prev_types[-1:] != ["PRIVATE"]:
+        ctx.private_decl = False
+    if term == "NUMBER" and term in accepted and number_value(text) is None:
+        # parse_literal checks a number as soon as it reads it
+        ctx.prev_types.append(term)
+        ctx.current = tok
+        raise ParseError("number invalid or out of range", tok, explicit=False,
+                         site="number invalid or out of range")
+    if term == "PROBE":
+        ctx.epilogue_alias = False
+    elif term == "FUNCTION":
+        ctx.params = set()
+        if ctx.prev_types[-1:] == ["PRIVATE"]:
+            ctx.context = "function"
+    if ctx.prev_types[-1:] == ["RETURN"] and term not in ("SEMI", "RBRACE") \
+            and term in accepted and accepted[term] < 0:
+        # stap's return takes a value unless ';' or '}' follows: anything else
+        # goes to parse_expression (the grammar would start a new statement)
+        raise ParseError("expected literal string or number", tok, explicit=False,
+                         site="expected literal string or number")
+    ctx.prev_types.append(term)
+    if len(ctx.prev_types) > 4:
+        del ctx.prev_types[0]
+    ctx.current = tok
+    return LarkToken(term, text, tok, ctx.private_decl)
