@@ -113,10 +113,10 @@ def _stp_print_binary(low, e):
     """print.c's _stp_print_binary: n (at most the 4 given) raw 64-bit values into the output."""
     fb = low.fb
     n, *vals = low.args(e)
-    buf = fb.alloca(ir.ArrayType(I64, 4), "bin")
+    buf = fb.alloca_slots(4, "bin")
     for i, v in enumerate(vals):
-        low.b.store(v, low.b.gep(buf, [c32(0), c32(i)], source_etype=ir.ArrayType(I64, 4)))
+        low.b.store(v, low.b.gep(buf, [c64(i)], source_etype=I64))
     count = low.b.select(low.b.icmp_signed("<", n, c64(0)), c64(0),
                          low.b.select(low.b.icmp_signed(">", n, c64(4)), c64(4), n))
-    low.helper("stp_out_write", [low.globals.out, low.b.bitcast(buf, PTR), low.b.mul(count, c64(8))])
+    low.helper("stp_out_write", [low.globals.out, buf, low.b.mul(count, c64(8))])
     return None

@@ -70,12 +70,15 @@ class RotatingOutput:
     Files are FILE.0, FILE.1 ... (FILE through strftime at each opening).  Before a chunk of n bytes
     is written, a file that would pass size MiB is closed and the next one opened (so a chunk is never
     split); with N, opening file k removes file k-N, so at most N files remain.
+    switch_file() (SIGUSR2) closes the file before the next chunk and opens the next one; that is
+    also how plain -o FILE (spec "", no size) moves on from FILE to FILE.1, FILE.2 ...
     """
 
     def __init__(self, pattern: str, spec: str):
         size, _, count = spec.partition(",")
         self.pattern = pattern
-        self.fsize_max = int(size) << 20
+        self.fsize_max = int(size or 0) << 20
+        self.switches = 0  # switch_file() requests not yet served
         self.fnum_max = int(count or 0)
         self.fnum = 0
         self.wsize = 0
@@ -92,11 +95,14 @@ class RotatingOutput:
                 except OSError:
                     pass
         name = f"{time.strftime(self.pattern)}.{fnum}"
+        if self.pattern == "/dev/null" or (fnum == 0 and not self.fsize_max and not self.fnum_max):
+            name = time.strftime(self.pattern)  # staprun's stream mode: -o FILE without -S
         self.names[fnum] = name
         return os.open(name, os.O_CREAT | os.O_TRUNC | os.O_WRONLY | os.O_CLOEXEC, 0o666)
 
     def _before_write(self, n: int) -> int:
-        if self.fsize_max and self.wsize + n > self.fsize_max:
+        if (self.fsize_max and self.wsize + n > self.fsize_max) or self.switches:
+            self.switches = 0
             os.close(self.fd)
             self.fnum += 1
             self.fd = self._open(self.fnum)
@@ -445,9 +451,8 @@ class Runner:
         if size_spec:
             self._out_file = RotatingOutput(self.options.output_file, size_spec)
             fd = self._out_file.fileno()
-        elif self.options.output_file:
-            name = time.strftime(self.options.output_file)
-            self._out_file = open(name, "wb")
+        elif self.options.output_file:  # a RotatingOutput without a size, for switch_file()
+            self._out_file = RotatingOutput(self.options.output_file, "")
             fd = self._out_file.fileno()
         else:
             fd = None
@@ -480,6 +485,10 @@ class Runner:
                 self.stdout.write(data.decode("utf-8", "replace"))
         if self._out_file is not None:
             self._out_file.flush()
+
+    def _on_switch_file(self, signum, frame) -> None:
+        if isinstance(self._out_file, RotatingOutput):
+            self._out_file.switches += 1
 
     def close_output(self) -> None:
         self.flush()
@@ -611,6 +620,10 @@ class Runner:
                 old[s] = signal.signal(s, self._on_signal)
             except ValueError:  # not the main thread
                 pass
+        try:  # switch_file(): staprun's switchfile_handler; ignored without -o
+            old[signal.SIGUSR2] = signal.signal(signal.SIGUSR2, self._on_switch_file)
+        except ValueError:
+            pass
         try:
             for p in self.probes_of("begin"):
                 if self.state != STARTING:
