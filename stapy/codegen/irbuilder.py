@@ -190,7 +190,6 @@ class FunctionBuilder:
         self.fixups: list[ir.Block] = []
         self.error_exit = fn.append_basic_block("error_exit")
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
-        self._ctx_fields: dict[str, ir.Value] = {}
         self._raise_blocks: dict = {}
 
     def finish_entry(self) -> None:
@@ -224,12 +223,10 @@ class FunctionBuilder:
 
     # -- context fields ------------------------------------------------------
     def ctx_ptr(self, field: str) -> ir.Value:
-        """The address of a context field, computed once per function in the entry block."""
-        ptr = self._ctx_fields.get(field)
-        if ptr is None:
-            ptr = self._alloca_b.gep(self.ctx, [c32(0), c32(abi.CONTEXT_INDEX[field])], source_etype=CONTEXT_TYPE)
-            self._ctx_fields[field] = ptr
-        return ptr
+        """The address of a context field, computed where it is used: the constant offset folds into the
+        access even with the quick instruction selector, where entry-block addresses would each hold a
+        callee-saved register for the whole function."""
+        return self.b.gep(self.ctx, [c32(0), c32(abi.CONTEXT_INDEX[field])], source_etype=CONTEXT_TYPE)
 
     def ctx_load(self, field: str) -> ir.Value:
         ptr = self.ctx_ptr(field)

@@ -71,29 +71,41 @@ def script_key(options) -> str | None:
     return h.hexdigest()[:32]
 
 
-_tm = None
+_tms: dict = {}
 
 
-def target_machine():
+def target_machine(opt: int = 2):
+    """The host's target machine at this code-generation level (one per level and process).
+
+    Level 0 (script modules) selects instructions with FastISel, a fifth of
+    SelectionDAG's time; `-optimize-regalloc` keeps the greedy register
+    allocator there, without which every value live across blocks goes
+    through the stack.  The option only changes level-0 machines, and stapy
+    makes none other.
+    """
     from llvmlite import binding as llvm
 
-    global _tm
-    if _tm is None:
+    tm = _tms.get(opt)
+    if tm is None:
         from stapy.codegen.translate import init_llvm
 
         init_llvm()
+        if opt == 0:
+            llvm.set_option("stapy", "-optimize-regalloc")
         target = llvm.Target.from_default_triple()
-        _tm = target.create_target_machine(opt=2, reloc="pic", codemodel="default")
-    return _tm
+        tm = _tms[opt] = target.create_target_machine(opt=opt, reloc="pic", codemodel="default")
+    return tm
 
 
 def emit_object(ir_text: str, path: Path, full_pipeline: bool = False, parsed=None) -> None:
     """Optimise and emit one module.
 
     Script modules get a short function pipeline (SROA turns the entry-block
-    allocas into registers, then instcombine and simplifycfg): most of -O2's
-    benefit for straight-line handler code at a tenth of its compile time.
-    The runtime library, built once and cached, gets the full -O2 pipeline.
+    allocas into registers, then instcombine and simplifycfg) and level-0
+    code generation with the greedy register allocator: most of -O2's
+    benefit for straight-line handler code at a fifth of its compile time
+    (bench/compile.py, bench/handlers.py).  The runtime library, built once
+    and cached, gets the full -O2 pipeline and code generator.
     """
     from llvmlite import binding as llvm
 
@@ -103,7 +115,7 @@ def emit_object(ir_text: str, path: Path, full_pipeline: bool = False, parsed=No
         mod = llvm.parse_assembly(ir_text)
         mod.verify()
     mod.triple = llvm.get_process_triple()
-    tm = target_machine()
+    tm = target_machine(2 if full_pipeline else 0)
     mod.data_layout = str(tm.target_data)
     pto = llvm.create_pipeline_tuning_options(speed_level=2)
     pb = llvm.create_pass_builder(tm, pto)
