@@ -22,6 +22,22 @@ from stapy.parser import ast
 from stapy.runtime.native import helpers as H
 
 _FAULT = b"read fault [man error::fault] at 0x%lx"
+_PTRACE_GETFPREGS = 14
+_FPREGS_SIZE = 512  # struct user_fpregs_struct (the FXSAVE area)
+_XMM_SPACE = 160  # offsetof(struct user_fpregs_struct, xmm_space)
+
+
+def _fpregs_slot(fb):
+    """(buffer, fetched flag) of this handler's xmm registers, made once in its entry block."""
+    slot = getattr(fb, "_tv_fpregs", None)
+    if slot is None:
+        eb = fb.entry_builder
+        buf = eb.alloca(I8, size=c64(_FPREGS_SIZE), name="fpregs")
+        buf.align = 16
+        done = eb.alloca(I64, name="fpregs.done")
+        eb.store(c64(0), done)
+        slot = fb._tv_fpregs = (buf, done)
+    return slot
 
 
 def lower_target(low, e):
@@ -59,6 +75,10 @@ class _Eval:
         from stapy.debuginfo.locations import DWARF_REGS_X86_64
 
         name = DWARF_REGS_X86_64[regno] if regno < len(DWARF_REGS_X86_64) else None
+        if name is not None and name.startswith("xmm"):
+            if entry:
+                raise translation_error(f"register {name} is not saved at function entry", self.tok)
+            return self.xmm(int(name[3:]))
         if name not in abi.REG_INDEX:
             raise translation_error(f"register {name or regno} is not accessible", self.tok)
         return self.reg_named(name, entry)
@@ -75,6 +95,42 @@ class _Eval:
         self.b.position_at_end(ok)
         p = self.b.gep(regs, [c64(abi.REG_INDEX[name] * 8)], source_etype=I8)
         return self.b.load(p, typ=I64)
+
+    def xmm(self, n: int):
+        """The low 64 bits of the stopped thread's xmm<n> (stap's pt_dwarf_register_17+n).  The first
+        read in a handler fetches user_fpregs_struct with PTRACE_GETFPREGS on ctx->tid into a buffer
+        of the handler's frame; later reads in the same run reuse it, so only handlers that read an
+        xmm register pay the system call."""
+        fb, b = self.fb, self.b
+        regs = self.fb.ctx_load("regs")  # no stopped thread (begin, end, timers): no registers
+        bad, have = fb.new_block("tv.noxmm"), fb.new_block("tv.xmm")
+        b.cbranch(b.icmp_unsigned("==", b.ptrtoint(regs, I64), c64(0)), bad, have)
+        b.position_at_end(bad)
+        if self.fault is not None:
+            b.branch(self.fault)
+        else:
+            fb.raise_error("registers", self.tok, b"cannot access CPU registers in this context")
+        b.position_at_end(have)
+        buf, done = _fpregs_slot(fb)
+        fetch, ready = fb.new_block("tv.getfpregs"), fb.new_block("tv.fpregs")
+        b.cbranch(b.icmp_signed("==", b.load(done, typ=I64), c64(0)), fetch, ready)
+        b.position_at_end(fetch)
+        from stapy.codegen.irbuilder import I32, PTR
+
+        ptrace = fb.mb.declare("ptrace", I64, [I32], var_arg=True)
+        rc = b.call(ptrace, [c32(_PTRACE_GETFPREGS), b.trunc(fb.ctx_load("tid"), I32), c64(0), buf])
+        failed, got = fb.new_block("tv.fpregs.fail"), fb.new_block("tv.fpregs.got")
+        b.cbranch(b.icmp_signed("!=", rc, c64(0)), failed, got)
+        b.position_at_end(failed)
+        if self.fault is not None:
+            b.branch(self.fault)
+        else:
+            fb.raise_error("registers", self.tok, b"cannot access CPU registers in this context")
+        b.position_at_end(got)
+        b.store(c64(1), done)
+        b.branch(ready)
+        b.position_at_end(ready)
+        return b.load(b.gep(buf, [c64(_XMM_SPACE + 16 * n)], source_etype=I8), typ=I64)
 
     def bias(self, acc):
         if acc.module is None and acc.site_address is not None:
@@ -287,6 +343,11 @@ class _Eval:
             _, size, signed = r
             v = self.read(where[1], size) if where[0] == "mem" else where[1]
             return self.extend(v, size, signed)
+        if r[0] == "f32":
+            v = self.read(where[1], 4) if where[0] == "mem" else b.and_(where[1], c64(0xFFFFFFFF))
+            from stapy.codegen.builtins_float import fp32_to_fp64
+
+            return fp32_to_fp64(self.low, v)
         if r[0] == "bits":
             _, bit_off, bit_size, signed = r
             nbytes = min(8, (bit_off + bit_size + 7) // 8)
@@ -383,6 +444,8 @@ _WFAULT = b"write fault [man error::fault] at 0x%lx"
 
 def _writable(low, target, tok):
     plan = target.tv
+    if plan.kind == "long" and plan.access.read[0] == "f32":
+        raise translation_error("cannot assign yet to 32-bit float", tok)
     if plan.kind != "long" or plan.access.read[0] not in ("int", "bits"):
         raise translation_error("write to this target expression is not supported", tok)
     return plan.access

@@ -64,4 +64,21 @@ CASES = [
     ("ok_return_two", "tv_struct.c", O2,
      'probe process("@BIN@").function("walk").return { println($p, @entry($depth)) }'
      ' probe process("@BIN@").function("add").return { println($a) }'),
+    # floating point (stap 4.5+: the double's bits in a long, a float widened by fp32_to_fp64)
+    ("ok_float_O0", "tv_float.c", O0,
+     'probe process("@BIN@").function("scale") { println($x, $y, $r, $$parms, $$vars$) }'
+     ' probe process("@BIN@").function("mid") { println($p->f, $p->d, $p$, $$parms$$) }'),
+    ("ok_float_xmm_O2", "tv_float.c", O2,
+     'probe process("@BIN@").function("scale") { println($x, $y, $n, $$parms, $$parms$) }'
+     ' probe process("@BIN@").function("mid") { println($k, $$vars) }'),
+    ("ok_float_return_O2", "tv_float.c", O2,
+     'probe process("@BIN@").function("scale").return { println($return, $$return, $$return$) }'
+     ' probe process("@BIN@").function("half").return { println($return, $$return) }'),
+    ("ok_float_globals", "tv_float.c", O0,
+     'probe process("@BIN@").function("mid") { println($g_ratio, @var("g_small"), fp_to_string($g_ratio, 3)) }'),
+    ("long_double", "tv_float.c", O0, 'probe process("@BIN@").function("wide") { println($q) }'),
+    ("long_double_return", "tv_float.c", O2, 'probe process("@BIN@").function("wide").return { println($return) }'),
+    ("ok_long_double_context", "tv_float.c", O0,
+     'probe process("@BIN@").function("wide") { println($$parms) }'
+     ' probe process("@BIN@").function("wide").return { println($$return, $$return$) }'),
 ]
