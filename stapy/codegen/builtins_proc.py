@@ -120,3 +120,28 @@ def _stp_print_binary(low, e):
                          low.b.select(low.b.icmp_signed(">", n, c64(4)), c64(4), n))
     low.helper("stp_out_write", [low.globals.out, buf, low.b.mul(count, c64(8))])
     return None
+
+
+@builtin("user_buffer_quoted_error")
+def _user_buffer_quoted_error(low, e):
+    """uconversions.stp: as user_buffer_quoted (builtins_user), but outlen clamped to 0 and a fault are
+    errors "Unable to access user space data at 0x%lx"."""
+    fb, b = low.fb, low.b
+    m = fb.mb.maxstringlen
+    addr, inlen, outlen = low.args(e)
+    out32 = b.sext(b.trunc(outlen, I32), I64)
+    out_c = b.select(b.icmp_signed("<", out32, c64(0)), c64(0), b.select(b.icmp_signed(">", out32, c64(m)), c64(m), out32))
+    in_bad = b.or_(b.icmp_signed("<=", inlen, c64(0)), b.icmp_signed(">", inlen, c64(m - 1)))
+    in_c = b.select(in_bad, c64(m - 1), inlen)
+    raw, dst = fb.temp_str(), fb.temp_str()
+    read, fault, ok = fb.new_block("ubqe.read"), fb.new_block("ubqe.fault"), fb.new_block("ubqe.ok")
+    b.cbranch(b.icmp_signed("==", out_c, c64(0)), fault, read)
+    b.position_at_end(read)
+    want = b.add(out_c, c64(8))
+    rc = b.call(low.user_reader(), [fb.ctx, addr, raw, b.select(b.icmp_signed("<", want, in_c), want, in_c)])
+    b.cbranch(b.icmp_signed("!=", rc, c32(0)), fault, ok)
+    b.position_at_end(fault)
+    low.raise_with("error", e.tok, b"Unable to access user space data at 0x%lx", addr)
+    b.position_at_end(ok)
+    low.helper("stp_text_buffer_quoted", [dst, raw, in_c, out_c])
+    return dst
