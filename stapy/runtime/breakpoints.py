@@ -14,15 +14,19 @@ from stapy.runtime.arch import x86_64 as arch
 HANDLER_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)
 
 
+SYSCALL_KINDS = ("syscall", "syscall.return")  # armed as PTRACE_SYSCALL stops, not breakpoints
+
+
 @dataclass(eq=False)
 class Probe:
     """One probe as the driver registered it (`Engine.add_probe`)."""
     path: str | None            # executable or library path; None: the traced program's main executable
     location: int | str         # symbol name, 'sym+off', or link-time address (statement(ADDR))
     handler: int                # address of `i32 handler(ctx*)`
-    kind: str                   # 'entry' | 'return'
+    kind: str                   # 'entry' | 'return' | 'syscall' | 'syscall.return' (SYSCALL_KINDS)
     index: int                  # probe_index handed to the handler in ctx
     absolute: bool = False      # location is a run-time address (process(PID).statement(A).absolute)
+    pid: int | None = None      # syscall probes: only this process (process(PID)); path: only this executable
     hits: int = 0
     misses: int = 0             # hits that could not run (return pool exhausted, fault reading [rsp])
     cfunc: object = None

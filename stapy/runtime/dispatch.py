@@ -42,13 +42,15 @@ class Dispatcher:
             e.early[tid] = status  # a new task's first stop before its parent's event
             return
         proc = th.process
-        if proc.arm_pending and kind not in (stops.EXITED, stops.KILLED, stops.GROUP_STOP):
+        if proc.arm_pending and kind not in (stops.EXITED, stops.KILLED, stops.GROUP_STOP, stops.SYSCALL_STOP):
             proc.arm_pending = False
             e.arm(proc, th)
         if kind in (stops.EXITED, stops.KILLED):
             self.thread_gone(th, status)
         elif kind == stops.SIGTRAP_STOP:
             self.on_sigtrap(th)
+        elif kind == stops.SYSCALL_STOP:
+            self.on_syscall(th)
         elif kind == stops.SIGNAL_STOP:
             self.resume(tid, sig)
         elif kind == stops.GROUP_STOP:
@@ -72,8 +74,10 @@ class Dispatcher:
 
     # -- resuming -----------------------------------------------------------------
     def resume(self, tid: int, sig: int) -> None:
+        """PTRACE_SYSCALL for a thread of a process with syscall probes, else PTRACE_CONT."""
+        th = self.e.threads.get(tid)
         try:
-            pt.cont(tid, sig)
+            pt.ptrace(th.process.resume_request if th is not None else pt.CONT, tid, 0, sig)
         except ProcessLookupError:
             pass
 
@@ -127,6 +131,7 @@ class Dispatcher:
             child.hooked_libs = set(proc.hooked_libs)
             child.entry_hooked = proc.entry_hooked
             child.rdebug_hooked = proc.rdebug_hooked
+            e._arm_syscalls(child)  # process(PID).syscall does not follow a fork
             child.threads[tid] = nt
             e.threads[tid] = nt
             e.procs[tid] = child
@@ -158,6 +163,19 @@ class Dispatcher:
         e.dirty = True
         e.hook("exec", proc.tgid, proc.exe)
         e.arm(proc, th)
+
+    # -- syscall-stops ------------------------------------------------------------
+    def on_syscall(self, th: Thread, start: int = 0, entry: bool | None = None) -> None:
+        """A syscall-entry or -exit-stop: run the process's .syscall or .syscall.return handlers.
+        entry/start: the hot loop ran the handlers before `start` (it knows which stop it was)."""
+        regs = self.regs
+        pt.getregs(th.tid, regs)
+        if entry is None:
+            entry = syscall_entry(th.tid, regs)
+        if not self.e.stopping:
+            proc = th.process
+            self.run_handlers((proc.sys_entry if entry else proc.sys_exit)[start:], th, regs, regs[arch.RIP], 0, None)
+        self.resume(th.tid, 0)
 
     # -- breakpoints --------------------------------------------------------------
     def on_sigtrap(self, th: Thread) -> None:
@@ -363,3 +381,9 @@ class Dispatcher:
         if ok:
             self.resume(th.tid, th.pending_signal)
             th.pending_signal = 0
+
+
+def syscall_entry(tid: int, regs) -> bool:
+    """Is this syscall-stop an entry?  x86-64 enters with rax = -ENOSYS; only then is the kernel
+    asked (an exit can return -ENOSYS too)."""
+    return regs[arch.RAX] == pt.ENOSYS_RAX and pt.syscall_op(tid) != pt.SYSCALL_INFO_EXIT

@@ -9,6 +9,13 @@
         kind      'entry' (runs on the hit) or 'return' (runs when the function returns; $return = rax,
                   ctx->entry_regs = registers at entry)
       -> Probe (probe.hits, probe.misses)
+    eng.add_syscall_probe(handler, kind='syscall', probe_index=0, exe=None, pid=None)
+                                  process.syscall ('syscall': at every syscall-entry-stop) and
+                                  .syscall.return ('syscall.return': every syscall-exit-stop) of the
+                                  traced processes running exe (realpath) / with tgid pid (None: any).
+                                  Handlers read $syscall/$argN/$return from ctx->regs (orig_rax, rdi..r9,
+                                  rax); ctx->uaddr = the user pc.  Only threads of a process that has a
+                                  syscall probe are resumed with PTRACE_SYSCALL: the others pay nothing.
     pid = eng.launch(argv)        -c: fork, PTRACE_SEIZE, exec; probes are armed at the exec stop, before
                                   the command's first instruction; the command stays stopped until run()
     eng.attach(pid)               -x: seize every thread, arm probes; threads stay stopped until run()
@@ -113,6 +120,25 @@ class Engine:
         self.probes.append(p)
         return p
 
+    def add_syscall_probe(self, handler: int, kind: str = "syscall", probe_index: int = 0,
+                          exe: str | None = None, pid: int | None = None) -> bpmod.Probe:
+        if kind not in bpmod.SYSCALL_KINDS:
+            raise ValueError(kind)
+        p = bpmod.Probe(os.path.realpath(exe) if exe else None, None, handler, kind, probe_index, pid=pid)
+        self.probes.append(p)
+        return p
+
+    def _arm_syscalls(self, proc: Process) -> None:
+        """Which syscall probes apply to proc (its executable and tgid); they decide its resume request."""
+        exe = os.path.realpath(proc.exe) if proc.exe else ""
+        mine = [p for p in self.probes if p.kind in bpmod.SYSCALL_KINDS
+                and (p.pid is None or p.pid == proc.tgid) and (p.path is None or p.path == exe)]
+        entry = [p for p in mine if p.kind == "syscall"]
+        exit_ = [p for p in mine if p.kind == "syscall.return"]
+        if entry != proc.sys_entry or exit_ != proc.sys_exit:
+            proc.sys_entry, proc.sys_exit = entry, exit_
+            self.dirty = True
+
     def add_semaphore(self, path, address: int) -> None:
         """An SDT semaphore (link-time address in module `path`) to raise while armed: programs
         test it before doing the work of building a marker's arguments.  It is incremented in each
@@ -215,8 +241,9 @@ class Engine:
         """Insert the breakpoints of every probe that applies to proc (idempotent)."""
         if self.semaphores:
             self._raise_semaphores(proc)
+        self._arm_syscalls(proc)
         for p in self.probes:
-            if id(p) in proc.armed:
+            if id(p) in proc.armed or p.kind in bpmod.SYSCALL_KINDS:
                 continue
             try:
                 addr = self.resolve(p, proc)
@@ -247,7 +274,8 @@ class Engine:
         from stapy.debuginfo import elf
 
         proc.entry_hooked = True
-        needs = [p for p in self.probes if p.path and p.path != os.path.realpath(proc.exe)]
+        needs = [p for p in self.probes if p.path and p.path != os.path.realpath(proc.exe)
+                 and p.kind not in bpmod.SYSCALL_KINDS]
         if not needs and not any(p.kind == "return" for p in self.probes) and proc.rdebug_hooked:
             return
         try:
@@ -380,6 +408,17 @@ class Engine:
             elif kind == stops.GROUP_STOP:
                 self.held[tid] = 0
                 self.group_stopped.add(tid)
+            elif kind == stops.SYSCALL_STOP:
+                # a syscall-stop consumed our interrupt.  Held there, the thread could not carry an
+                # injected syscall (the munmap of detach) without losing its own: resume it with
+                # PTRACE_CONT (no more syscall-stops) into a fresh interrupt; a blocking syscall is
+                # interrupted and restarts once detached, as after any ptrace stop.
+                try:
+                    pt.interrupt(tid)
+                    pt.cont(tid, 0)
+                except ProcessLookupError:
+                    pass
+                continue
             elif event in (pt.EVENT_FORK, pt.EVENT_VFORK, pt.EVENT_CLONE):
                 self.dispatcher.new_task(th, pt.geteventmsg(tid), event)
                 self.held[tid] = 0

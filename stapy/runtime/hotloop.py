@@ -19,6 +19,11 @@ creating any Python object.  Everything else is handed back to
                               state.scratch holds the scratch register's saved value
                PHASE_RETURN   at the trampoline, return handler state.next-1 of entry state.entry
                               returned state.hstatus; state.inst is the popped instance (Inst*)
+               PHASE_SYSCALL  at a syscall-stop (state.entry: 1 entry, 0 exit), syscall handler
+                              state.next-1 returned state.hstatus; the rest and the resume are to do
+Syscall-stops (status SIGTRAP|0x80) of a process with syscall probes run Table.sys_entry or .sys_exit
+(entry: rax == -ENOSYS and PTRACE_GET_SYSCALL_INFO says ENTRY) with ctx->uaddr = rip, then resume
+with Table.resume (PTRACE_SYSCALL); every resume of the loop uses Table.resume (CONT or SYSCALL).
 Return probes: after an entry's handlers the loop hijacks [rsp] when the entry has return handlers
 (pool Table.active < maxactive, shadow stack not full, [rsp] readable and writable; else a miss per
 return probe in misses[serial]), and serves trampoline hits: pops stale instances (longjmp), runs the
@@ -45,6 +50,7 @@ I8, I32, I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
 
 PHASE_NONE, PHASE_HANDLER, PHASE_RESUME, PHASE_STEP, PHASE_RETURN = 0, 1, 2, 3, 4
+PHASE_SYSCALL = 5
 OP_TRAMPOLINE = 6  # the return-probe trampoline's int3 (table only)
 GOLDEN = 0x9E3779B97F4A7C15
 
@@ -71,7 +77,9 @@ class Handler(ctypes.Structure):
 
 class Table(ctypes.Structure):
     _fields_ = [("mask", ctypes.c_int64), ("tgid", ctypes.c_int64), ("entries", ctypes.c_void_p),
-                ("active", ctypes.c_void_p), ("maxactive", ctypes.c_int64), ("trampoline", ctypes.c_uint64)]
+                ("active", ctypes.c_void_p), ("maxactive", ctypes.c_int64), ("trampoline", ctypes.c_uint64),
+                ("resume", ctypes.c_int64), ("nsys_entry", ctypes.c_int64), ("sys_entry", ctypes.c_void_p),
+                ("nsys_exit", ctypes.c_int64), ("sys_exit", ctypes.c_void_p)]
 
 
 class TidSlot(ctypes.Structure):
@@ -169,6 +177,7 @@ def build(module: ir.Module) -> ir.Function:
     c = B.c
     retp = b.alloca(I64)
     tsp = b.alloca(I64, size=2)  # struct timespec
+    info = b.alloca(I64, size=pt.SYSCALL_INFO_SIZE // 8)  # struct ptrace_syscall_info
     clock_gettime = ir.Function(module, ir.FunctionType(I32, [I32, PTR]), "clock_gettime")
     cont_early = B.block("cont")
     sp = b.ptrtoint(fn.args[0], I64)
@@ -222,7 +231,8 @@ def build(module: ir.Module) -> ir.Function:
     b.ret(c(1))
     b.position_at_end(got)
     is_trap = B.block("is_trap")
-    b.cbranch(b.icmp_signed("==", status, c(0x57F)), is_trap, to_py)
+    is_sys = b.icmp_signed("==", status, c(0x857F))  # a syscall-stop (PTRACE_O_TRACESYSGOOD)
+    b.cbranch(b.or_(b.icmp_signed("==", status, c(0x57F)), is_sys), is_trap, to_py)
 
     # ---- tid -> breakpoint table
     b.position_at_end(is_trap)
@@ -251,6 +261,9 @@ def build(module: ir.Module) -> ir.Function:
     gotregs = B.block("gotregs")
     b.cbranch(b.icmp_signed("<", rc, c(0)), to_py, gotregs)
     b.position_at_end(gotregs)
+    sysb, bpb = B.block("syscall_stop"), B.block("bp_lookup")
+    b.cbranch(is_sys, sysb, bpb)
+    b.position_at_end(bpb)
     addr = b.sub(B.ld(R("rip")), c(1))
     ent = b.call(lookup, [table, addr])
     efound = B.block("bp_found")
@@ -313,6 +326,29 @@ def build(module: ir.Module) -> ir.Function:
     B.st(ei, S("entry"))
     set_ctx(addr, 0, c(0))
     hdone = run_handlers(hit, B.ld(E("handlers")), B.ld(E("nh")), PHASE_HANDLER, "h")
+
+    # ---- a syscall-stop: entry or exit?  x86-64 enters with rax = -ENOSYS; only then ask the kernel
+    b.position_at_end(sysb)
+    T = lambda name: B.at(table, _off(Table, name))  # noqa: E731
+    ask, decided = B.block("sys_ask"), B.block("sys_decided")
+    b.cbranch(b.icmp_unsigned("==", B.ld(R("rax")), c(2**64 - 38)), ask, decided)
+    b.position_at_end(ask)
+    b.store(c(0), info)
+    pcall(pt.GET_SYSCALL_INFO, tid32, c(pt.SYSCALL_INFO_SIZE), b.ptrtoint(info, I64))
+    op = b.load(info, typ=I8)
+    asked = b.icmp_unsigned("!=", op, ir.Constant(I8, pt.SYSCALL_INFO_EXIT))
+    b.branch(decided)
+    b.position_at_end(decided)
+    is_entry = b.phi(ir.IntType(1))
+    is_entry.add_incoming(ir.Constant(ir.IntType(1), 0), sysb)
+    is_entry.add_incoming(asked, ask)
+    B.st(b.zext(is_entry, I64), S("entry"))
+    set_ctx(B.ld(R("rip")), 0, c(0))
+    sdone = run_handlers(decided, b.select(is_entry, B.ld(T("sys_entry")), B.ld(T("sys_exit"))),
+                         b.select(is_entry, B.ld(T("nsys_entry")), B.ld(T("nsys_exit"))), PHASE_SYSCALL, "s")
+    b.position_at_end(sdone)
+    b.call(ptrace, [B.ld(T("resume")), tid32, b.inttoptr(c(0), PTR), b.inttoptr(c(0), PTR)])
+    b.branch(top)
 
     # ---- return probes: hijack the return address (the seed's four steps)
     b.position_at_end(hdone)
@@ -560,7 +596,7 @@ def build(module: ir.Module) -> ir.Function:
     # ---- back to work
     b.position_at_end(cont)
     pcall(pt.SETREGS, tid32, c(0), regs)
-    pcall(pt.CONT, tid32, c(0), c(0))
+    b.call(ptrace, [B.ld(B.at(table, _off(Table, "resume"))), tid32, b.inttoptr(c(0), PTR), b.inttoptr(c(0), PTR)])
     b.branch(top)
     return fn
 
@@ -644,6 +680,9 @@ class HotLoop:
                 i = place(tramp)
                 ents[i] = Entry(tramp, 1, OP_TRAMPOLINE, 1, -1, 0, 0, 0, 0, None, 0, None)
             t = Table(size - 1, tgid, ctypes.addressof(ents), ctypes.addressof(proc.active), e.maxactive, tramp)
+            t.resume = proc.resume_request
+            t.nsys_entry, t.sys_entry = len(proc.sys_entry), ctypes.addressof(handlers(proc.sys_entry))
+            t.nsys_exit, t.sys_exit = len(proc.sys_exit), ctypes.addressof(handlers(proc.sys_exit))
             keep += [ents, t]
             tables[tgid] = (t, owner)
         n = 64
@@ -694,6 +733,14 @@ class HotLoop:
         d = e.dispatcher
         th = e.threads.get(tid)
         if th is None:
+            return
+        if phase == PHASE_SYSCALL:
+            proc = th.process
+            e.handler_status((proc.sys_entry if entry else proc.sys_exit)[nxt - 1], hstatus)
+            try:
+                d.on_syscall(th, start=nxt, entry=bool(entry))
+            except (ProcessLookupError, ChildProcessError):
+                pass
             return
         bp = self.tables[th.process.tgid][1][entry]
         regs = self.regs

@@ -15,10 +15,17 @@ libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 # requests
 TRACEME, PEEKTEXT, PEEKDATA, PEEKUSER, POKETEXT, POKEDATA = 0, 1, 2, 3, 4, 5
 CONT, KILL, SINGLESTEP = 7, 8, 9
+SYSCALL = 24
 GETREGS, SETREGS = 12, 13
 ATTACH, DETACH = 16, 17
 SETOPTIONS, GETEVENTMSG, GETSIGINFO, SETSIGINFO = 0x4200, 0x4201, 0x4202, 0x4203
 SEIZE, INTERRUPT, LISTEN = 0x4206, 0x4207, 0x4208
+GET_SYSCALL_INFO = 0x420E
+
+# PTRACE_GET_SYSCALL_INFO ops
+SYSCALL_INFO_NONE, SYSCALL_INFO_ENTRY, SYSCALL_INFO_EXIT, SYSCALL_INFO_SECCOMP = 0, 1, 2, 3
+SYSCALL_INFO_SIZE = 88  # struct ptrace_syscall_info (the largest member: seccomp)
+ENOSYS_RAX = 2**64 - 38  # rax at every x86-64 syscall-entry-stop
 
 # options
 O_TRACESYSGOOD = 0x1
@@ -81,6 +88,21 @@ def interrupt(tid: int) -> None:
 
 def cont(tid: int, sig: int = 0) -> None:
     ptrace(CONT, tid, 0, sig)
+
+
+def syscall(tid: int, sig: int = 0) -> None:
+    """Resume to the next syscall-entry/exit-stop (or any other stop)."""
+    ptrace(SYSCALL, tid, 0, sig)
+
+
+def syscall_op(tid: int) -> int:
+    """PTRACE_GET_SYSCALL_INFO's op at a syscall-stop (SYSCALL_INFO_ENTRY/EXIT), NONE if unavailable."""
+    buf = ctypes.create_string_buffer(SYSCALL_INFO_SIZE)
+    try:
+        ptrace(GET_SYSCALL_INFO, tid, SYSCALL_INFO_SIZE, ctypes.addressof(buf))
+    except OSError:
+        return SYSCALL_INFO_NONE
+    return buf.raw[0]
 
 
 def listen(tid: int) -> None:

@@ -42,6 +42,8 @@ _BREAKPOINT_FAMILIES = {
     "process.statement": "entry", "process.mark": "entry",
     "process.plt": "entry", "process.plt.return": "return",
 }
+# process.syscall probes: PTRACE_SYSCALL stops (engine.add_syscall_probe)
+_SYSCALL_FAMILIES = {"process.syscall": "syscall", "process.syscall.return": "syscall.return"}
 _SHELL_META = set("|&;<>()$`\\\"'*?[#~=%\n")
 
 
@@ -355,6 +357,11 @@ class TargetRunner(Runner):
         self.engine = Engine(context=self.ctx, maxaction=self.compiled.limits.MAXACTION_INTERRUPTIBLE,
                              hooks=self)
         for p in self.compiled.probes:
+            if p.family in _SYSCALL_FAMILIES:
+                pid = p.params.get("pid")
+                self.engine.add_syscall_probe(self.handler(p.index), _SYSCALL_FAMILIES[p.family], p.index,
+                                              exe=p.params.get("exe"), pid=int(pid) if pid is not None else None)
+                continue
             kind = _BREAKPOINT_FAMILIES.get(p.family)
             if kind is None or p.params.get("address") is None:
                 continue

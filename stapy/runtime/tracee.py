@@ -43,6 +43,13 @@ class Process:
     rdebug_hooked: bool = False                  # ld.so's r_brk breakpoint (dlopen/dlclose) is armed
     arm_pending: bool = False                    # attached in a group-stop: arm at its first other stop
     semaphores: dict = field(default_factory=dict)  # (path, link addr) -> run-time addr of an SDT semaphore we raised
+    sys_entry: list = field(default_factory=list)  # process.syscall probes that apply here (Probe)
+    sys_exit: list = field(default_factory=list)   # process.syscall.return probes that apply here
+
+    @property
+    def resume_request(self) -> int:
+        """How its threads are resumed: PTRACE_SYSCALL while a syscall probe applies, else PTRACE_CONT."""
+        return pt.SYSCALL if self.sys_entry or self.sys_exit else pt.CONT
 
     @property
     def returns_active(self) -> int:
