@@ -650,6 +650,12 @@ class Resolver:
                 self.entry(n, scope)
             elif isinstance(n, (ast.TargetSymbol, ast.CastOp, ast.AtVar)) and getattr(n, "tv", None) is None:
                 self.resolve_node(n, scope, entry=id(n) in inside_entry or scope.is_return)
+        for n in nodes:  # tapsets.cxx: a float target is read through fp32_to_fp64, never written
+            target = n.left if isinstance(n, ast.Assignment) else n.operand if isinstance(n, ast.IncDec) else None
+            plan = getattr(target, "tv", None)
+            if plan is not None and plan.kind == "long" and plan.access.read[0] == "f32" and self.guru:
+                target.tv, target.type = None, None
+                target.tv_error = ("cannot assign yet to 32-bit float", target.tok)
         if scope.is_return and scope.dwarf:
             from stapy.semantic.entry_values import save_at_entry
 

@@ -254,3 +254,21 @@ def test_float_target_variables_match_the_program(flags):
     assert line("W") == "W q=? k=0x3"  # a long double is "cannot process >64-bit values": "=?"
     assert line("WR") == "WR [] [return=?]"
     assert line("G") == f"G {v['globals.g_ratio']:x} {v['globals.g_small']:x}"
+
+
+def test_float_write_is_refused_and_double_write_lands():
+    """tapsets.cxx: "cannot assign yet to 32-bit float" (pass 2, stap 4.8 -g -p2 says the same); a double in
+    memory is written as its bit pattern (-g)."""
+    binary = build_target("tv_float.c", flags=O0)
+    script = f'probe process("{binary}").function("half") {{ $v = 1 }}'
+    r = run_stapy("-g", "-p2", "-e", script)
+    assert r.returncode != 0
+    col = script.index("$v") + 1
+    assert r.stderr.splitlines()[0] == f"semantic error: cannot assign yet to 32-bit float: identifier '$v' at <input>:1:{col}"
+    script = (f'probe process("{binary}").function("scale") {{ $x = {signed(bits(0.25))} }}'
+              f' probe process("{binary}").function("scale").return {{ printf("R %x\\n", $return) }}')
+    r = run_stapy("-g", "-e", script, "-c", str(binary))
+    assert r.returncode == 0, r.stderr
+    v = _program_bits(r.stdout)
+    assert v["scale.x"] == bits(0.25)
+    assert f"R {v['scale.ret']:x}" in r.stdout.splitlines()
