@@ -229,3 +229,83 @@ def type_of(die) -> CType:
     if t is None:
         t = _CACHE[key] = CType(die)
     return t
+
+
+# --- named types of a module, keyed as stap's global alias cache [dwflpp.cxx] ------------------
+_CXX_LANGS = {0x4, 0x19, 0x1a, 0x21, 0x2a, 0x2b, 0x3a}  # DW_LANG_C_plus_plus, _03, _11, _14, _17, _20, _23
+_TYPE_TAGS = ("DW_TAG_base_type", "DW_TAG_enumeration_type", "DW_TAG_structure_type", "DW_TAG_class_type",
+              "DW_TAG_typedef", "DW_TAG_union_type", "DW_TAG_namespace")
+_KEY_PREFIX = {"DW_TAG_enumeration_type": "enum ", "DW_TAG_structure_type": "struct ",
+               "DW_TAG_class_type": "struct ", "DW_TAG_union_type": "union "}
+_INDEX: dict[int, list] = {}
+
+
+def _only_declared_members(die) -> bool:
+    kids = list(die.iter_children())
+    if not kids:
+        return False
+    for c in kids:
+        if "DW_AT_declaration" not in c.attributes:
+            return False
+        if c.tag in ("DW_TAG_namespace", "DW_TAG_structure_type", "DW_TAG_class_type") \
+                and not _only_declared_members(c):
+            return False
+    return True
+
+
+def _index_types(top, nested: bool, prefix: str, out: dict) -> None:
+    for d in top.iter_children():
+        if d.tag == "DW_TAG_imported_unit" and "DW_AT_import" in d.attributes:
+            _index_types(d.get_DIE_from_attribute("DW_AT_import"), nested, prefix, out)
+            continue
+        if d.tag not in _TYPE_TAGS:
+            continue
+        a = d.attributes.get("DW_AT_name")
+        if a is None or "DW_AT_declaration" in d.attributes or _only_declared_members(d):
+            continue
+        name = _s(a.value)
+        if nested and d.tag in ("DW_TAG_namespace", "DW_TAG_structure_type", "DW_TAG_class_type"):
+            _index_types(d, nested, prefix + name + "::", out)
+        if d.tag != "DW_TAG_namespace":
+            out.setdefault(prefix + _KEY_PREFIX.get(d.tag, "") + name, d)
+
+
+def named_types(di) -> list[dict]:
+    """One {key: type DIE} per CU of a DWARFInfo, in CU order; keys are 'struct foo' (classes too),
+    'union foo', 'enum foo', plain names for typedefs and base types, 'ns::' prefixes in C++."""
+    got = _INDEX.get(id(di))
+    if got is None or got[0] is not di:
+        per_cu = []
+        for cu in di.iter_CUs():
+            top = cu.get_top_DIE()
+            if top.tag == "DW_TAG_partial_unit":
+                continue
+            lang = top.attributes.get("DW_AT_language")
+            table: dict = {}
+            _index_types(top, lang is not None and lang.value in _CXX_LANGS, "", table)
+            per_cu.append(table)
+        got = _INDEX[id(di)] = [di, per_cu]
+    return got[1]
+
+
+def resolve_type_name(di, name: str):
+    """stap's declaration_resolve_other_cus(name): the first CU defining it, else None."""
+    for table in named_types(di):
+        d = table.get(name)
+        if d is not None:
+            return type_of(d)
+    return None
+
+
+def find_named_type(di, tname: str):
+    """@cast's type lookup [dwarf_cast_query]: 'class X' means 'struct X'; a bare name is tried as
+    itself, then as 'struct', 'union' and 'enum'."""
+    if tname.startswith("class "):
+        return resolve_type_name(di, "struct " + tname[6:])
+    t = resolve_type_name(di, tname)
+    if t is None and not tname.startswith(("struct ", "union ", "enum ")):
+        for kw in ("struct ", "union ", "enum "):
+            t = resolve_type_name(di, kw + tname)
+            if t is not None:
+                break
+    return t

@@ -623,7 +623,7 @@ class Resolver:
             return
         scope = ProbeScope(p)
         if scope.site is None and not scope.family.startswith("process.") and \
-                not any(isinstance(n, ast.DefinedOp) for n in nodes):
+                not any(isinstance(n, (ast.DefinedOp, ast.CastOp)) for n in nodes):
             return
         # writes need -g
         for n in nodes:
@@ -897,38 +897,42 @@ class Resolver:
             return None, path
 
     def find_type(self, mod, tname: str):
-        from stapy.debuginfo.types import type_of
+        """(CType, 0) of @cast's type name in mod [types.find_named_type]; (None, 0) when it is not
+        there.  A pointer type ('struct foo *') is never found, as in stap."""
+        from stapy.debuginfo.types import find_named_type
 
-        kind = None
-        bare = tname.strip()
-        ptr = 0
-        while bare.endswith("*"):
-            ptr += 1
-            bare = bare[:-1].strip()
-        for kw, tag in (("struct ", "DW_TAG_structure_type"), ("union ", "DW_TAG_union_type"),
-                        ("enum ", "DW_TAG_enumeration_type"), ("class ", "DW_TAG_class_type")):
-            if bare.startswith(kw):
-                kind, bare = tag, bare[len(kw):].strip()
-        for cu in mod.cus():
-            for die in cu.get_top_DIE().iter_children():
-                if kind is not None and die.tag != kind:
-                    continue
-                if kind is None and die.tag not in ("DW_TAG_typedef", "DW_TAG_base_type", "DW_TAG_structure_type",
-                                                    "DW_TAG_union_type", "DW_TAG_enumeration_type"):
-                    continue
-                nm = die.attributes.get("DW_AT_name")
-                if nm is None or nm.value.decode() != bare or "DW_AT_declaration" in die.attributes:
-                    continue
-                return type_of(die), ptr
-        return None, 0
+        if tname.rstrip().endswith("*"):
+            return None, 0
+        return find_named_type(mod.di, tname), 0
+
+    def cast_module(self, module: str, scope):
+        """(DwarfModule, path) of one @cast module: a binary, or "<a.h><b.h>" compiled by headers.py."""
+        from stapy.debuginfo import headers
+
+        if headers.is_header_module(module):
+            from stapy.debuginfo.dwarf import dwarf_for
+            from stapy.debuginfo.elf import open_elf
+
+            path = headers.typequery_module(module, warn=lambda text: self.d.reporter.warning(text))
+            if path is None:
+                return None, module
+            try:
+                return dwarf_for(open_elf(path)), path
+            except (OSError, ValueError):
+                return None, module
+        return self.module_for(module, scope)
 
     def cast(self, n, scope, comps, pretty):
-        mod, path = self.module_for(n.module, scope)
-        t, ptr = (self.find_type(mod, n.type_name) if mod is not None else (None, 0))
-        if t is None:
-            raise TvError(f"type definition '{n.type_name}' not found in '{path}'", n.tok)
-        if ptr:
-            raise TvError(f"type definition '{n.type_name}' not found in '{path}'", n.tok)
+        # "m1:m2:..." are tried in order, the first that defines the type wins [visit_cast_op]
+        t, ptr, path = None, 0, None
+        for module in (n.module.split(":") if n.module else [n.module]):
+            mod, path = self.cast_module(module, scope)
+            t, ptr = (self.find_type(mod, n.type_name) if mod is not None else (None, 0))
+            if t is not None and not ptr:
+                break
+        where = n.module if n.module and (":" in n.module or n.module.startswith("<")) else path or ""
+        if t is None or ptr:
+            raise TvError(f"type definition '{n.type_name}' not found in '{where}'", n.tok)
         # @cast(p, "T") is the object of type T at address p
         acc = Access(("expr", n.operand), site_address=scope.pc if scope.site is not None else None)
         return self.finish(acc, t, comps, pretty, n)
