@@ -1,6 +1,6 @@
 """ns per call of five compiled handler bodies, each against the same work in C (gcc -O2), in one run.
 
-    python3 bench/handlers.py [--n 1000000]
+    python3 bench/handlers.py [--n 300000] [--reps 9]
 
 Each stap body is compiled through the real passes 1-4, loaded as pass 5
 loads it, and called from a tiny native driver loop (JIT-compiled) that resets
@@ -142,8 +142,10 @@ def main() -> int:
     from stapy.runtime.run import Runner
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=1_000_000)
-    n = ap.parse_args().n
+    ap.add_argument("--n", type=int, default=300_000)
+    ap.add_argument("--reps", type=int, default=9, help="best of this many timed loops (the machine is shared)")
+    a = ap.parse_args()
+    n, reps = a.n, a.reps
     with tempfile.TemporaryDirectory() as tmp:
         clib = build_c(tmp)
         print(f"{'body':30} {'stapy ns':>9} {'gcc -O2 ns':>11} {'ratio':>6}")
@@ -161,8 +163,8 @@ def main() -> int:
             cfn.argtypes = [ctypes.c_int64]
             loop(h, runner.ctx_ptr, 1000)
             cfn(1000)
-            ours = min(time_call(loop, h, runner.ctx_ptr, n) for _ in range(3)) / n
-            theirs = min(time_call(cfn, n) for _ in range(3)) / n
+            ours = min(time_call(loop, h, runner.ctx_ptr, n) for _ in range(reps)) / n
+            theirs = min(time_call(cfn, n) for _ in range(reps)) / n
             ratio = ours / theirs if theirs else float("inf")
             worst = max(worst, ratio)
             print(f"{name:30} {ours:9.2f} {theirs:11.2f} {ratio:6.2f}")

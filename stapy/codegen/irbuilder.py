@@ -225,8 +225,9 @@ class FunctionBuilder:
     def ctx_ptr(self, field: str) -> ir.Value:
         """The address of a context field, computed where it is used: the constant offset folds into the
         access even with the quick instruction selector, where entry-block addresses would each hold a
-        callee-saved register for the whole function."""
-        return self.b.gep(self.ctx, [c32(0), c32(abi.CONTEXT_INDEX[field])], source_etype=CONTEXT_TYPE)
+        callee-saved register for the whole function.  A byte offset (abi.Context's own layout) keeps the
+        IR text short: the context's struct type spelt out in every access was a third of the module."""
+        return self.b.gep(self.ctx, [c64(getattr(abi.Context, field).offset)], source_etype=I8)
 
     def ctx_load(self, field: str) -> ir.Value:
         ptr = self.ctx_ptr(field)
