@@ -1,5 +1,5 @@
 """Native bodies of the process-information and conversion tapsets (task_time.stp, proc_mem.stp,
-task.stp, usymbols.stp, signal.stp, tzinfo.stp, print_binary.stp).
+task.stp, usymbols.stp, signal.stp's masks and flags, tzinfo.stp, print_binary.stp).
 
 Most of those tapsets are stap-language code over three generic natives that ask the Python
 runner (stapy.runtime.procinfo, through the stapy_py_str/_py_long slots) for a /proc fact:
@@ -13,7 +13,7 @@ import time
 
 from llvmlite import ir
 
-from stapy.codegen.builtins import builtin
+from stapy.codegen.builtins import _snprintf, builtin
 from stapy.codegen.irbuilder import I32, I64, PTR, c32, c64
 
 
@@ -86,26 +86,69 @@ def _tz_name(low, e):
     return low.fb.str_const((time.localtime().tm_zone or "").encode())
 
 
-# signal.stp's __sig table: 1..31 by name, 32..64 as RTMIN[+k]
-SIGNAL_NAMES = ["", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
-                "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ",
-                "VTALRM", "PROF", "WINCH", "IO/POLL", "PWR", "SYS", "RTMIN"] + [f"RTMIN+{k}" for k in range(1, 33)]
+def _strcat(low, dst, text: bytes):
+    low.b.call(low.extern("strcat", PTR, [PTR, PTR]), [dst, low.fb.str_const(text)])
 
 
-@builtin("signal_str")
-def _signal_str(low, e):
-    mb = low.fb.mb
-    g = mb.module.globals.get("stapy_signal_table")
-    if g is None:
-        ty = ir.ArrayType(PTR, len(SIGNAL_NAMES))
-        g = ir.GlobalVariable(mb.module, ty, name="stapy_signal_table")
-        g.global_constant = True
-        g.linkage = "internal"
-        g.initializer = ir.Constant(ty, [mb.const_bytes(n.encode()) for n in SIGNAL_NAMES])
-    v = low.expr(e.args[0])
-    ok = low.b.and_(low.b.icmp_signed(">", v, c64(0)), low.b.icmp_signed("<", v, c64(len(SIGNAL_NAMES))))
-    idx = low.b.select(ok, v, c64(0))
-    return low.b.load(low.b.gep(g, [c32(0), idx], source_etype=g.value_type), typ=PTR)
+def _drop_last_char(low, dst):
+    """signal.c's `if (len) str[len - 1] = '\\0'`: the trailing separator goes."""
+    b = low.b
+    n = b.call(low.extern("strlen", I64, [PTR]), [dst])
+    at = b.select(b.icmp_signed(">", n, c64(0)), b.sub(n, c64(1)), c64(0))
+    b.store(ir.Constant(ir.IntType(8), 0), b.gep(dst, [at], source_etype=ir.IntType(8)))
+
+
+# sa_flags_str's flags, in signal.stp's order
+SA_FLAGS = ((0x00000001, b"NOCLDSTOP|"), (0x00000002, b"NOCLDWAIT|"), (0x00000004, b"SIGINFO|"),
+            (0x08000000, b"ONSTACK|"), (0x10000000, b"RESTART|"), (0x40000000, b"NODEFER|"),
+            (0x80000000, b"RESETHAND|"), (0x04000000, b"RESTORER|"))
+
+
+@builtin("sa_flags_str")
+def _sa_flags_str(low, e):
+    fb, b = low.fb, low.b
+    flags = low.expr(e.args[0])
+    dst = fb.temp_str()
+    fb.str_empty(dst)
+    for bit, text in SA_FLAGS:
+        yes, done = fb.new_block("saf.yes"), fb.new_block("saf.next")
+        b.cbranch(b.icmp_unsigned("!=", b.and_(flags, c64(bit)), c64(0)), yes, done)
+        b.position_at_end(yes)
+        _strcat(low, dst, text)
+        b.branch(done)
+        b.position_at_end(done)
+    _drop_last_char(low, dst)
+    return dst
+
+
+@builtin("sigset_mask_str")
+def _sigset_mask_str(low, e):
+    """"%u," for each set bit i-1 of the mask, i = 1..64 (_NSIG), then the last comma dropped."""
+    fb, b = low.fb, low.b
+    mask = low.expr(e.args[0])
+    dst = fb.temp_str()
+    fb.str_empty(dst)
+    tmp = fb.temp_str()
+    i = fb.alloca_long("sig")
+    b.store(c64(1), i)
+    head, body, yes, step, done = (fb.new_block(n) for n in ("ssm.head", "ssm.body", "ssm.yes", "ssm.step", "ssm.done"))
+    b.branch(head)
+    b.position_at_end(head)
+    iv = b.load(i, typ=I64)
+    b.cbranch(b.icmp_signed("<", iv, c64(65)), body, done)
+    b.position_at_end(body)
+    bit = b.and_(b.lshr(mask, b.sub(iv, c64(1))), c64(1))
+    b.cbranch(b.icmp_unsigned("!=", bit, c64(0)), yes, step)
+    b.position_at_end(yes)
+    b.call(_snprintf(fb.mb), [tmp, c64(8), fb.str_const(b"%u,"), b.trunc(iv, I32)])
+    b.call(low.extern("strcat", PTR, [PTR, PTR]), [dst, tmp])
+    b.branch(step)
+    b.position_at_end(step)
+    b.store(b.add(iv, c64(1)), i)
+    b.branch(head)
+    b.position_at_end(done)
+    _drop_last_char(low, dst)
+    return dst
 
 
 @builtin("stp_print_binary")
