@@ -60,6 +60,10 @@ CONTEXT_FIELDS: list[tuple[str, object]] = [
     # appended by the engine (stapy/runtime/guarded.py): guarded tracee reads, see USER_HELPERS
     ("read_user", ctypes.c_void_p),  # i64 (*)(ctx*, i64 addr, ptr buf, i64 len): len or -14 (EFAULT)
     ("read_user_string", ctypes.c_void_p),  # i64 (*)(ctx*, i64 addr, ptr buf, i64 size): strlen or -14
+    # appended by the engine: the user pc as stap's handler sees REG_IP (uaddr()): the probed address,
+    # in a .return the real return address (the kernel's uretprobe sets ip before the handlers), at a
+    # syscall-stop the pc after the syscall instruction.  ctx->uaddr stays the probed (entry) address.
+    ("pc", ctypes.c_uint64),
 ]
 
 

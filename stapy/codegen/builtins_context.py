@@ -123,7 +123,8 @@ def _target(low, e):
 
 @builtin("uaddr")
 def _uaddr(low, e):
-    return low.fb.ctx_load("uaddr")
+    # stap's REG_IP(uregs): in a .return the return address, not the probed entry (ctx->uaddr)
+    return low.fb.ctx_load("pc")
 
 
 @builtin("is_return")

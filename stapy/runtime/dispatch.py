@@ -205,9 +205,12 @@ class Dispatcher:
                 uretprobe.hijack(th.process, th, bp, regs, e.maxactive)
         self.step_past(th, bp, regs)
 
-    def run_handlers(self, probes, th: Thread, regs, uaddr: int, is_return: int, entry_regs) -> None:
+    def run_handlers(self, probes, th: Thread, regs, uaddr: int, is_return: int, entry_regs,
+                     pc: int | None = None) -> None:
+        """pc: what uaddr() answers (ctx->pc) when it is not uaddr: a .return's return address."""
         e = self.e
         ctx = e.ctx
+        ctx.pc = uaddr if pc is None else pc
         ctx.regs = ctypes.addressof(regs)
         ctx.pid = th.process.tgid
         ctx.tid = th.tid
@@ -238,7 +241,7 @@ class Dispatcher:
         inst.hijacked = 0
         bp = proc.breakpoints.get(inst.bp)
         if not self.e.stopping and bp is not None:
-            self.run_handlers(bp.returns, th, regs, bp.address, 1, inst.regs)
+            self.run_handlers(bp.returns, th, regs, bp.address, 1, inst.regs, pc=inst.ret)
         regs[arch.RIP] = inst.ret
         pt.setregs(th.tid, regs)
         self.resume(th.tid, th.pending_signal)

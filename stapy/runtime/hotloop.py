@@ -314,7 +314,8 @@ def build(module: ir.Module) -> ir.Function:
         b.ret(c(2))
         return hdone
 
-    def set_ctx(uaddr, is_return, entry_regs):
+    def set_ctx(uaddr, is_return, entry_regs, pc=None):
+        B.st(uaddr if pc is None else pc, C("pc"))
         B.st(regs, C("regs"))
         B.st(B.ld(B.at(table, _off(Table, "tgid"))), C("pid"))
         B.st(tid, C("tid"))
@@ -467,7 +468,7 @@ def build(module: ir.Module) -> ir.Function:
     b.cbranch(b.icmp_unsigned("==", owner, c(0)), back, have)
     b.position_at_end(have)
     B.st(b.udiv(b.sub(owner, entries), c(ctypes.sizeof(Entry))), S("entry"))
-    set_ctx(bpaddr, 1, B.at(tinst, _off(Inst, "regs")))
+    set_ctx(bpaddr, 1, B.at(tinst, _off(Inst, "regs")), pc=B.ld(B.at(tinst, _off(Inst, "ret"))))
     rdone = run_handlers(have, B.ld(B.at(owner, _off(Entry, "rets"))), B.ld(B.at(owner, _off(Entry, "nret"))),
                          PHASE_RETURN, "r")
     b.position_at_end(rdone)
@@ -762,7 +763,7 @@ class HotLoop:
         elif phase == PHASE_RETURN:
             e.handler_status(bp.returns[nxt - 1], hstatus)
             saved = Inst.from_address(inst)
-            d.run_handlers(bp.returns[nxt:], th, regs, bp.address, 1, saved.regs)
+            d.run_handlers(bp.returns[nxt:], th, regs, bp.address, 1, saved.regs, pc=saved.ret)
             regs[arch.RIP] = saved.ret
             pt.setregs(th.tid, regs)
             d.resume(th.tid, 0)

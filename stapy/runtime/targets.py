@@ -115,7 +115,7 @@ class TargetRunner(Runner):
                     continue
 
             def setup(ctx, pid=pid, tid=tid):
-                ctx.pid, ctx.tid, ctx.regs, ctx.uaddr = pid, tid, None, 0
+                ctx.pid, ctx.tid, ctx.regs, ctx.uaddr, ctx.pc = pid, tid, None, 0, 0
 
             self.run_probe(p, setup)
             if self.state not in (STARTING, RUNNING):
