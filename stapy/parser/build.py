@@ -22,6 +22,19 @@ def wrap64(v: int) -> int:
 
 def number_value(text: str, neg: bool = False) -> int | None:
     """strtoull(s, 0, 0) with stap's range rules; None when invalid or out of range."""
+    key = (text, neg)
+    if key in _NUMBERS:
+        return _NUMBERS[key]
+    v = _number_value(text, neg)
+    if len(_NUMBERS) < 4096:
+        _NUMBERS[key] = v
+    return v
+
+
+_NUMBERS: dict = {}
+
+
+def _number_value(text: str, neg: bool) -> int | None:
     if re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
         v = int(text, 16)
     elif re.fullmatch(r"0[0-7]*", text):

@@ -211,31 +211,6 @@ def _expand1(fn):
     return reduce
 
 
-def reducers(tables: Tables, builder) -> list:
-    """Per rule: None when the reduction leaves the value as it is (a unit `?rule`),
-    else a function from the children to the value."""
-    out = []
-    for origin, n, name, expand1, splice in tables.rules:
-        if origin.startswith("_"):
-            if len(splice) == 1 and splice[0] == 0:
-                out.append(_extend)
-            else:
-                out.append(_splicer(splice, None))
-            continue
-        fn = getattr(builder, name, None)
-        if fn is None:
-            if not (expand1 and n == 1 and not splice):
-                raise RuntimeError(f"build.Builder has no method for rule {name}")
-            out.append(None)
-            continue
-        if expand1:
-            fn = _expand1(fn)
-        if splice:
-            fn = _splicer(splice, fn)
-        out.append(fn)
-    return out
-
-
 def _extend(kids):
     """A left-recursive `_helper: _helper x y` rule: the helper's list grows in place."""
     lst = kids[0]
@@ -243,26 +218,72 @@ def _extend(kids):
     return lst
 
 
+def _same(kids):
+    """A `_helper: x y` rule starting a list: the children are the list."""
+    return kids
+
+
+def reducers(tables: Tables, builder) -> list:
+    """Per rule, (function from the children to the value, or None when the reduction
+    leaves the value as it is (a unit `?rule`); the rule's nonterminal; its length)."""
+    out = []
+    for origin, n, name, expand1, splice in tables.rules:
+        if origin.startswith("_"):
+            if not splice:
+                fn = _same
+            elif splice == [0]:
+                fn = _extend
+            else:
+                fn = _splicer(splice, None)
+        elif expand1 and n == 1 and not splice:
+            fn = None  # the single child passes through
+        else:
+            fn = getattr(builder, name, None)
+            if fn is None:
+                raise RuntimeError(f"build.Builder has no method for rule {name}")
+            else:
+                if expand1:
+                    fn = _expand1(fn)
+                if splice:
+                    fn = _splicer(splice, fn)
+        out.append((fn, origin, n))
+    return out
+
+
 class Driver:
     """One LALR parse: feed it terminals, then `finish()` for the value of `start`."""
 
-    __slots__ = ("tables", "actions", "rules", "reduce", "stack", "values")
+    __slots__ = ("tables", "actions", "reduce", "units", "stack", "values")
 
-    def __init__(self, tables: Tables, reduce: list):
+    def __init__(self, tables: Tables, reduce: list, units: dict | None = None):
         self.tables = tables
         self.actions = tables.actions
-        self.rules = tables.rules
         self.reduce = reduce
+        # (state below, state, terminal) -> the state a run of unit reductions ends in;
+        # shareable between drivers over the same tables
+        self.units = units if units is not None else {}
         self.stack = [tables.start_state]
         self.values: list = []
+
+    def _units(self, below: int, state: int, term: str) -> int:
+        actions = self.actions
+        reduce = self.reduce
+        while True:
+            act = actions[state].get(term)
+            if act is None or act >= 0:
+                return state
+            fn, origin, _n = reduce[~act]
+            if fn is not None:
+                return state
+            state = actions[below][origin]
 
     def feed(self, term: str, token: LarkToken) -> None:
         """Reduce as `term` requires, then shift `token`; LalrError when it does not fit."""
         actions = self.actions
         stack = self.stack
         values = self.values
-        rules = self.rules
         reduce = self.reduce
+        units = self.units
         while True:
             act = actions[stack[-1]].get(term)
             if act is None:
@@ -271,20 +292,25 @@ class Driver:
                 stack.append(act)
                 values.append(token)
                 return
-            r = ~act
-            fn = reduce[r]
-            origin, n = rules[r][0], rules[r][1]
+            fn, origin, n = reduce[~act]
             if fn is None:
+                key = (stack[-2], stack[-1], term)
+                top = units.get(key)
+                if top is None:
+                    top = units[key] = self._units(stack[-2], stack[-1], term)
+                stack[-1] = top
+            elif n == 1:
+                values[-1] = fn([values[-1]])
                 stack[-1] = actions[stack[-2]][origin]
-                continue
-            if n:
+            elif n:
                 kids = values[-n:]
-                del values[-n:]
-                del stack[-n:]
+                del values[1 - n:]
+                values[-1] = fn(kids)
+                del stack[1 - n:]
+                stack[-1] = actions[stack[-2]][origin]
             else:
-                kids = []
-            values.append(fn(kids))
-            stack.append(actions[stack[-1]][origin])
+                values.append(fn([]))
+                stack.append(actions[stack[-1]][origin])
 
     def finish(self):
         """Reduce at the end of input; the value of `start`."""
@@ -296,9 +322,7 @@ class Driver:
             act = actions[stack[-1]].get(END)
             if act is None or act >= 0:
                 raise LalrError(LarkToken(END, ""), self.tables, stack, values)
-            r = ~act
-            fn = self.reduce[r]
-            origin, n = self.rules[r][0], self.rules[r][1]
+            fn, origin, n = self.reduce[~act]
             if fn is None:
                 stack[-1] = actions[stack[-2]][origin]
             else:
@@ -316,7 +340,7 @@ class Driver:
     def accepts(self, term: str) -> bool:
         """Would `term` be shifted here, after whatever reductions it implies?"""
         actions = self.actions
-        rules = self.rules
+        reduce = self.reduce
         stack = self.stack
         top = len(stack)  # stack[:top] + extra is the simulated stack
         extra: list = []
@@ -327,7 +351,7 @@ class Driver:
                 return False
             if act >= 0:
                 return True
-            origin, n = rules[~act][0], rules[~act][1]
+            _fn, origin, n = reduce[~act]
             k = min(n, len(extra))
             if k:
                 del extra[-k:]

@@ -9,6 +9,8 @@ when it reaches it.
 """
 from __future__ import annotations
 
+import re
+
 from stapy.diagnostics import (
     EMBEDDED, IDENTIFIER, JUNK, KEYWORD, NUMBER, OPERATOR, STRING, SourceFile, Token,
 )
@@ -35,6 +37,23 @@ _IDENT_REST = _ALNUM | {"_", "$"}
 _DIGITS = frozenset("0123456789")
 _PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _STRING_ESCAPES = frozenset("abtnvfr01234567\\x")
+
+# The common tokens in one match: the whitespace and comments before a token, then an
+# identifier, number, plain string or operator.  Anything else (an `$N`/`@N` argument,
+# a string with escapes or a newline, `%{`, an unclosed comment, a junk character, the
+# end of a pasted argument) is left to the character-at-a-time scanner.
+_FAST = re.compile(r"""
+    ((?:[ \t\n\v\f\r]+ | \#[^\n]*\n? | //[^\n]*\n? | /\*[\s\S]*?\*/)*)
+    (?:
+        ([A-Za-z_][A-Za-z0-9_$]*)
+      | ([$@](?![0-9#])[A-Za-z0-9_$]*)
+      | ([0-9][A-Za-z0-9]*)
+      | "([^"\\\n]*)"
+      | (<<< | >>> | <<= | >>= | == | != | <= | >= | =~ | !~ | \+= | -= | \*= | /= | %= | &= | \^=
+         | \|= | \.= | && | \|\| | \+\+ | -- | -> | << | >> | %[(?:)] | %(?!\{) | /(?!\*)
+         | [!&'()*+,\-.:;<=>?\[\\\]^`{|}~])
+    )?
+""", re.VERBOSE)
 
 JUNK_NESTED_ARG = "invalid nested substitution of command line arguments"
 JUNK_UNCLOSED_QUOTE = "Could not find matching closing quote"
@@ -125,14 +144,47 @@ class Lexer:
             yield t
 
     def scan(self) -> Token | None:
-        t = self._scan()
+        if self.suspend:
+            t = self._scan(False)
+        else:
+            m = _FAST.match(self.buf, self.pos)
+            skipped = m.group(1)
+            if skipped:
+                nl = skipped.count("\n")
+                if nl:
+                    self.line += nl
+                    self.col = len(skipped) - skipped.rindex("\n")
+                else:
+                    self.col += len(skipped)
+            kind = m.lastindex
+            if kind is not None and kind > 1:
+                line, col = self.line, self.col
+                self.pos = end = m.end()
+                if kind == 5:  # a string: the quotes are not the token's text
+                    text = m.group(5)
+                    self.col += len(text) + 2
+                    kind = STRING
+                else:
+                    text = m.group(kind)
+                    self.col += end - m.start(kind)
+                    if kind == 2:
+                        kind = KEYWORD if text in self.keywords else IDENTIFIER
+                    elif kind == 3:
+                        kind = OPERATOR if text[0] == "@" else IDENTIFIER
+                    elif kind == 4:
+                        kind = NUMBER
+                    else:
+                        kind = OPERATOR
+                self.saw_tokens = True
+                return Token(kind, text, self.file, line, col, ws_before=bool(skipped))
+            self.pos = m.end()
+            t = self._scan(bool(skipped))
         if t is not None:
             self.saw_tokens = True  # comments alone leave a file "empty", not "empty after preprocessing"
         return t
 
-    def _scan(self) -> Token | None:
-        ws = False
-        text = ""
+    def _scan(self, ws: bool) -> Token | None:
+        """The character-at-a-time scanner: stap's lexer::scan, `$N` pasting and all."""
         while True:
             suspended = self.suspend > 0
             line, col = self.line, self.col

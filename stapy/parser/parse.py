@@ -19,6 +19,7 @@ from stapy.parser.tokens import Context, parse as parse_tokens
 
 _BUILDER = Builder(None)
 _REDUCE: list | None = None  # lalr.reducers over _BUILDER
+_UNITS: dict = {}  # the drivers' shared memo of unit-reduction runs
 
 RECOVERY_KEYWORDS = ("probe", "private", "global", "function")
 SWALLOWED = frozenset("{ } ( ) [ ] ; , :".split())
@@ -30,7 +31,7 @@ def _parser():
     tables = lalr.tables()
     if _REDUCE is None:
         _REDUCE = lalr.reducers(tables, _BUILDER)
-    return tables, _REDUCE
+    return tables, _REDUCE, _UNITS
 
 
 def cache_dir() -> str | None:
@@ -118,7 +119,7 @@ def _parse_items(source, ctx, pp, lexer, diags, parser, user_file, macro_file) -
     errors = 0
     empty = True
     while True:
-        ctx.prev_types = []
+        ctx.prev = ctx.prev2 = None
         ctx.current = None
         ctx.parens = 0
         ctx.stat_parens = []

@@ -14,14 +14,9 @@ from __future__ import annotations
 from stapy.diagnostics import (
     EMBEDDED, IDENTIFIER, JUNK, KEYWORD, NUMBER, OPERATOR, STRING, Token,
 )
+from stapy.parser.build import number_value
 from stapy.parser.lalr import LarkToken
 from stapy.parser.preprocess import ParseError
-
-
-def number_value(text):
-    from stapy.parser.build import number_value as nv
-
-    return nv(text)
 
 
 KEYWORD_TERMINALS = {
@@ -126,7 +121,8 @@ class Context:
         self.pending: list[Token] = []
         self.last: Token | None = None  # stap's last_t, for errors without a token
         self.context = "unknown"  # stap's con_probe/con_function/...
-        self.prev_types: list[str] = []
+        self.prev: str | None = None  # the last two terminals read
+        self.prev2: str | None = None
         self.diagnostics = None
         self.parens = 0  # '(' depth, and the depths of open @count(...)-style stat ops
         self.stat_parens: list[int] = []
@@ -151,7 +147,21 @@ class Context:
         return t
 
 
-def candidates(tok: Token) -> list[str]:
+def candidates(tok: Token) -> tuple:
+    """The terminals `tok` may stand for, in order of preference."""
+    cache = _CANDIDATES.get(tok.kind)
+    if cache is None:
+        return tuple(_candidates(tok))
+    c = cache.get(tok.text)
+    if c is None:
+        c = cache[tok.text] = tuple(_candidates(tok))
+    return c
+
+
+_CANDIDATES: dict = {k: {} for k in (IDENTIFIER, KEYWORD, NUMBER, STRING, EMBEDDED, OPERATOR)}
+
+
+def _candidates(tok: Token) -> list[str]:
     k = tok.kind
     if k == IDENTIFIER:
         member = "MEMBER_PRETTY" if tok.text.endswith("$") else "MEMBER"
@@ -182,16 +192,63 @@ def candidates(tok: Token) -> list[str]:
     return ["JUNK"]
 
 
+# Terminals whose reading needs more than the first candidate the state accepts:
+# gluing, string joining, context bookkeeping, privilege and value checks.
+_SPECIAL = frozenset([
+    "PP_WORD", "STRING", "RETURN", "EMBEDDED", "AT_CONST", "AT_REGISTER", "AT_DEREF", "PROBE",
+    "FUNCTION", "GLOBAL", "PRIVATE", "FOREACH", "AT_STAT", "AT_VARIANCE",
+])
+
+
 def parse(ctx, driver):
     """Run one LALR parse over `ctx`'s tokens; the value of `start`.
 
     A ParseError raised while reading or classifying a token is marked
     `from_lexer` (it has not reached the parser); one raised by a Builder
-    method during a reduction is not."""
+    method during a reduction is not.
+
+    The loop reads most tokens itself (the first candidate the state accepts,
+    outside any @count(...) argument and not after `return`); the others go
+    through _next_terminal, which knows every rule."""
     feed = driver.feed
+    actions = driver.actions
+    stack = driver.stack
+    pending = ctx.pending
+    pp_next = ctx.pp.next
+    special = _SPECIAL
+    cand_cache = _CANDIDATES
     while True:
         try:
-            lt = _next_terminal(ctx, driver)
+            if pending:
+                tok = pending.pop(0)
+            else:
+                tok = pp_next()
+            stat = ctx.stat_parens
+            if tok is None or (stat and stat[-1] == ctx.parens) or ctx.prev == "RETURN":
+                lt = _next_terminal(ctx, driver, tok)
+            else:
+                cache = cand_cache.get(tok.kind)
+                cands = cache.get(tok.text) if cache is not None else None
+                if cands is None:
+                    cands = candidates(tok)
+                accepted = actions[stack[-1]]
+                for term in cands:
+                    if term in accepted:
+                        break
+                else:
+                    term = None
+                if term is None or term in special or (
+                        term == "NUMBER" and number_value(tok.text) is None):
+                    lt = _next_terminal(ctx, driver, tok)
+                else:
+                    if term == "LPAR":
+                        ctx.parens += 1
+                    elif term == "RPAR":
+                        ctx.parens -= 1
+                    ctx.last = ctx.current = tok
+                    ctx.prev2 = ctx.prev
+                    ctx.prev = term
+                    lt = LarkToken(term, tok.text, tok, ctx.private_decl)
         except ParseError as e:
             e.from_lexer = True
             raise
@@ -200,12 +257,11 @@ def parse(ctx, driver):
         feed(lt.type, lt)
 
 
-def _next_terminal(ctx, driver):
-    """The next stap token as the terminal the parser's state wants, or None at the end."""
-    tok = ctx.take()
+def _next_terminal(ctx, driver, tok):
+    """Stap token `tok` (just taken) as the terminal the parser's state wants, or None at the end."""
     if tok is None:
         ctx.last = None
-        if ctx.prev_types[-1:] == ["RETURN"]:
+        if ctx.prev == "RETURN":
             raise ParseError("expected ';', '}' or an expression statement", None,
                              explicit=False, no_token=True)
         return None
@@ -255,7 +311,7 @@ def _next_terminal(ctx, driver):
                 break
             text += u.text
             ctx.take()
-        if ctx.prev_types[-2:] == ["PRINT_FMT", "LPAR"]:
+        if ctx.prev2 == "PRINT_FMT" and ctx.prev == "LPAR":
             msg = check_format(text)
             if msg is not None:
                 nxt = ctx.peek()
@@ -285,11 +341,11 @@ def _next_terminal(ctx, driver):
         ctx.sort_marks = 0
     if term == "PRIVATE":
         ctx.private_decl = True
-    elif term in ("PROBE", "GLOBAL", "FUNCTION", "EMBEDDED") and ctx.prev_types[-1:] != ["PRIVATE"]:
+    elif term in ("PROBE", "GLOBAL", "FUNCTION", "EMBEDDED") and ctx.prev != "PRIVATE":
         ctx.private_decl = False
     if term == "NUMBER" and term in accepted and number_value(text) is None:
         # parse_literal checks a number as soon as it reads it
-        ctx.prev_types.append(term)
+        ctx.prev2, ctx.prev = ctx.prev, term
         ctx.current = tok
         raise ParseError("number invalid or out of range", tok, explicit=False,
                          site="number invalid or out of range")
@@ -297,16 +353,14 @@ def _next_terminal(ctx, driver):
         ctx.epilogue_alias = False
     elif term == "FUNCTION":
         ctx.params = set()
-        if ctx.prev_types[-1:] == ["PRIVATE"]:
+        if ctx.prev == "PRIVATE":
             ctx.context = "function"
-    if ctx.prev_types[-1:] == ["RETURN"] and term not in ("SEMI", "RBRACE") \
+    if ctx.prev == "RETURN" and term not in ("SEMI", "RBRACE") \
             and term in accepted and accepted[term] < 0:
         # stap's return takes a value unless ';' or '}' follows: anything else
         # goes to parse_expression (the grammar would start a new statement)
         raise ParseError("expected literal string or number", tok, explicit=False,
                          site="expected literal string or number")
-    ctx.prev_types.append(term)
-    if len(ctx.prev_types) > 4:
-        del ctx.prev_types[0]
+    ctx.prev2, ctx.prev = ctx.prev, term
     ctx.current = tok
     return LarkToken(term, text, tok, ctx.private_decl)
