@@ -21,8 +21,9 @@ A Location has a kind:
                          eq ne lt gt le ge
   ('unop', NAME)         neg not abs
   ('dup',) ('drop',) ('swap',) ('over',) ('rot',) ('pick', I)
-  ('entry_value', LOC)   push the value LOC had on entry to the function (codegen may only support a
-                         register LOC, read at the function's entry probe)
+  ('entry_value', LOC, AT) push the value LOC had on entry to the function (codegen may only support a
+                         register LOC, read at the function's entry probe); AT = (index, offset, atom,
+                         block length) of the operation, for stap 4.8's "unhandled DW_OP operation" text
 DW_OP_fbreg is expanded using the function's frame base, so ops never mention the frame base.
 """
 from __future__ import annotations
@@ -94,14 +95,26 @@ def _fold(ops: list) -> tuple:
     return tuple(o for o in out if o != ("offset", 0))
 
 
-def translate_expr(parsed, frame_base: "Location | None", addr_size: int = 8) -> Location:
-    """pyelftools DWARFExprOp list -> Location."""
+def _uleb(data, i: int) -> int:
+    shift = value = 0
+    while i < len(data):
+        b = data[i]
+        value |= (b & 0x7F) << shift
+        shift += 7
+        i += 1
+        if not b & 0x80:
+            break
+    return value
+
+
+def translate_expr(parsed, frame_base: "Location | None", addr_size: int = 8, raw=None) -> Location:
+    """pyelftools DWARFExprOp list (of the expression bytes `raw`, when given) -> Location."""
     ops: list = []
     pieces: list = []
     cur: Location | None = None     # a register/implicit/value location awaiting a piece
     if not parsed:
         return Location.unavailable()
-    for op in parsed:
+    for index, op in enumerate(parsed):
         name, args = op.op_name, op.args
         m = _NUMBERED.match(name)
         if m and m.group(1) == "lit":
@@ -149,7 +162,9 @@ def translate_expr(parsed, frame_base: "Location | None", addr_size: int = 8) ->
             sub = translate_expr(args[0], frame_base, addr_size)
             if sub.kind == "unsupported":
                 return sub
-            ops.append(("entry_value", sub))
+            at = getattr(op, "offset", 0) or 0
+            length = _uleb(raw, at + 1) if raw is not None else 0
+            ops.append(("entry_value", sub, (index, at, op.op, length)))
         elif name in ("DW_OP_piece", "DW_OP_bit_piece"):
             size = args[0] if name == "DW_OP_piece" else (args[0] + 7) // 8
             if cur is not None:
@@ -213,7 +228,7 @@ def location_at(mod, attr, die, pc: int, frame_base: Location | None) -> Locatio
     if not expr:
         return None
     parsed = _parser_for(die.cu).parse_expr(expr)
-    return translate_expr(parsed, frame_base, die.cu.header["address_size"])
+    return translate_expr(parsed, frame_base, die.cu.header["address_size"], raw=expr)
 
 
 def return_value_location(ctype) -> Location:

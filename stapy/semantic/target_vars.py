@@ -198,10 +198,13 @@ class ProbeScope:
                     out.append(self.cfa_op(tok))
                 elif op[0] == "entry_value":
                     sub = op[1]
-                    if sub.kind != "register":
-                        raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
-                    if not (self.is_return or self.pc == self.func.entry_pc):
-                        raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
+                    if not (self.is_return or self.pc == self.func.entry_pc) or sub.kind != "register":
+                        # stap 4.8's loc2stap has no DW_OP_entry_value case: its default's text.  The
+                        # last number is where libdw mapped the operand block (a pointer, never the
+                        # same twice); stapy shows 0 there.
+                        index, at, atom, length = op[2] if len(op) > 2 else (0, 0, 0xa3, 0)
+                        raise TvError(f"unhandled DW_OP operation in DWARF expression [{index}] at {at} "
+                                      f"({atom}: {length}, 0)", tok)
                     out.append(("entry_reg", sub.regno))
                 else:
                     out.append(op)

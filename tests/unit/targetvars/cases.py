@@ -81,4 +81,10 @@ CASES = [
     ("ok_long_double_context", "tv_float.c", O0,
      'probe process("@BIN@").function("wide") { println($$parms) }'
      ' probe process("@BIN@").function("wide").return { println($$return, $$return$) }'),
+    # DW_OP_entry_value in a location list mid-function: stap 4.8 has no case for it (loc2stap "unhandled
+    # DW_OP operation"); $$parms shows such a parameter as "?" and @defined is 0
+    ("entry_value_statement", "tv_entry.c", O2,
+     'probe process("@BIN@").statement("work@*:8") { println($a) }'),
+    ("ok_entry_value_context", "tv_entry.c", O2,
+     'probe process("@BIN@").statement("work@*:7") { println($$parms, @defined($a) ? 1 : 2, $b) }'),
 ]

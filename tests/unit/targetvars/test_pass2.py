@@ -37,6 +37,8 @@ def _template_columns(line: str, script: str, binary_path_len: int) -> str:
 
 def _normalize(line: str, binary: Path, source: Path) -> str:
     line = line.replace(str(source), "@SRC@").replace(str(binary), "@BIN@")
+    # loc2stap's "unhandled DW_OP operation" ends in a pointer of stap's process: not comparable
+    line = re.sub(r"(in DWARF expression \[\d+\] at \d+ \(\d+: \d+, )\d+\)", r"\1PTR)", line)
     # stap lists alternatives from an unordered set: compare them as a set
     return re.sub(r"\(alternatives: ([^)]*)\)", lambda m: "(alternatives: " + ", ".join(sorted(m.group(1).split(", "))) + ")", line)
 

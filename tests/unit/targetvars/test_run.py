@@ -257,3 +257,15 @@ def test_guru_writes_to_registers():
     assert r.returncode == 0, r.stderr
     # twice(21) == 42 reaches the return probe, which makes main see 43
     assert "ret 42\n" in r.stdout and "twice=43\n" in r.stdout
+
+
+def test_entry_value_parameter_mid_function_is_unreadable_as_in_stap48():
+    """At -O2 `a` lives in rdi until helper(a) is called, then only as DW_OP_entry_value(rdi): stap 4.8
+    cannot translate that (pass 2 error for $a); $$parms shows it as "?", @defined($a) is 0, and
+    `b` (moved to a callee-saved register) still reads as the program passed it."""
+    binary = build_target("tv_entry.c", flags=O2)
+    script = ('probe process("@BIN@").statement("work@*:7") { println("P ", $$parms, " ", @defined($a), " ", $b) }'
+              ' probe process("@BIN@").function("work") { println("E ", $a, " ", $b) }')
+    r = run(script, binary)
+    assert r.returncode == 0, r.stderr
+    assert "E 5 7\n" in r.stdout and "P a=? b=0x7 0 7\n" in r.stdout, r.stdout
