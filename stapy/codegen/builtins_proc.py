@@ -1,11 +1,11 @@
 """Native bodies of the process-information and conversion tapsets (task_time.stp, proc_mem.stp,
 task.stp, usymbols.stp, signal.stp's masks and flags, tzinfo.stp, print_binary.stp).
 
-Most of those tapsets are stap-language code over three generic natives that ask the Python
-runner (stapy.runtime.procinfo, through the stapy_py_str/_py_long slots) for a /proc fact:
-`_stapy_proc_long(service, n, s)`, `_stapy_proc_string(service, n, s)` and
-`_stapy_proc_string_checked(service, n, s)` (the last fails with the runner's message, as stap's
-STAP_ERROR).  They are rare, non-hot calls.  The rest are small inline natives.
+Most of those tapsets ask the Python
+runner (stapy.runtime.procinfo, through the stapy_py_str/_py_long/_py_str_status slots, under
+service names "proc:NAME") for a /proc fact: the natives below where stap's function is embedded C
+(so -p2 lists what stap lists), and `_stapy_proc_long/_string(service, n, s)` for the tapsets'
+stap-language code.  These are rare, non-hot calls.  The rest are small inline natives.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 
 from llvmlite import ir
 
-from stapy.codegen.builtins import _snprintf, builtin
+from stapy.codegen.builtins import BUILTINS, _snprintf, builtin
 from stapy.codegen.irbuilder import I32, I64, PTR, c32, c64
 
 
@@ -37,21 +37,6 @@ def _proc_string(low, e):
     dst = low.fb.temp_str()
     low.b.call(low.py("stapy_py_str"), [low.fb.ctx, _proc_name(low, e), low.expr(e.args[1]), low.expr(e.args[2]),
                                         dst])
-    return dst
-
-
-@builtin("_stapy_proc_string_checked")
-def _proc_string_checked(low, e):
-    fb = low.fb
-    dst = fb.temp_str()
-    status = low.b.call(low.py("stapy_py_str_status"), [fb.ctx, _proc_name(low, e), low.expr(e.args[1]),
-                                                        low.expr(e.args[2]), dst])
-    bad, ok = fb.new_block("proc.fail"), fb.new_block("proc.ok")
-    low.b.cbranch(low.b.icmp_signed("!=", status, c64(0)), bad, ok)
-    low.b.position_at_end(bad)
-    fb.set_error(fb.new_site("error", e.tok), None)
-    low.b.branch(fb.current_fixup())
-    low.b.position_at_end(ok)
     return dst
 
 
@@ -187,4 +172,167 @@ def _user_buffer_quoted_error(low, e):
     low.raise_with("error", e.tok, b"Unable to access user space data at 0x%lx", addr)
     b.position_at_end(ok)
     low.helper("stp_text_buffer_quoted", [dst, raw, in_c, out_c])
+    return dst
+
+
+# ------------------------------------------------------------------ the task tapsets' natives
+# (stap writes these in embedded C or over task_struct; here each asks stapy.runtime.procinfo)
+
+
+def _pick(b, cond, x, y):
+    """select() of two pointers built with different pointer types (string constants are typed)."""
+    return b.inttoptr(b.select(cond, b.ptrtoint(x, I64), b.ptrtoint(y, I64)), PTR)
+
+
+def _service(low, name: str):
+    return low.fb.str_const(("proc:" + name).encode())
+
+
+def _ask_long(low, name: str, n, s: bytes = b""):
+    return low.b.call(low.py("stapy_py_long"), [low.fb.ctx, _service(low, name), n, low.fb.str_const(s)])
+
+
+def _ask_string(low, name: str, n, s=None):
+    dst = low.fb.temp_str()
+    low.b.call(low.py("stapy_py_str"), [low.fb.ctx, _service(low, name), n,
+                                        s if s is not None else low.fb.str_const(b""), dst])
+    return dst
+
+
+def _given_task(low, e, name: str, s: bytes = b""):
+    """The 1-argument forms: pid2task(n) finds no task for n <= 0 (stap's 0)."""
+    n = low.expr(e.args[0])
+    got = _ask_long(low, name, n, s)
+    return low.b.select(low.b.icmp_signed(">", n, c64(0)), got, c64(0))
+
+
+def _task_fact(name: str, s: bytes = b""):
+    def lower(low, e):
+        if e.args:
+            return _given_task(low, e, name, s)
+        return _ask_long(low, name, c64(-1), s)
+    return lower
+
+
+for _fn, _service_name, _what in (("task_utime", "utime", b""), ("task_stime", "stime", b""),
+                                  ("task_start_time", "start_time", b""),
+                                  ("proc_mem_size", "mem", b"size"), ("proc_mem_rss", "mem", b"rss"),
+                                  ("proc_mem_shr", "mem", b"shr"), ("proc_mem_txt", "mem", b"txt"),
+                                  ("proc_mem_data", "mem", b"data")):
+    builtin(_fn)(_task_fact(_service_name, _what))
+
+
+@builtin("is_myproc")
+def _is_myproc(low, e):
+    return _ask_long(low, "is_myproc", c64(-1))
+
+
+@builtin("pid2execname")
+def _pid2execname(low, e):
+    n = low.expr(e.args[0])
+    got = _ask_string(low, "pid2execname", n)
+    return _pick(low.b, low.b.icmp_signed(">", n, c64(0)), got, low.fb.str_const(b""))
+
+
+# stapy reads ids in its own namespaces, which are stap's default target namespaces: the ns_* ids
+# are the plain ones (lowered by the same code, so they answer alike)
+for _plain in ("pid", "tid", "ppid", "pgrp", "sid", "uid", "euid", "gid", "egid"):
+    builtin(f"ns_{_plain}")(lambda low, e, p=_plain: BUILTINS[p](low, e))
+
+
+def _checked(low, e, name: str):
+    fb = low.fb
+    dst = fb.temp_str()
+    status = low.b.call(low.py("stapy_py_str_status"), [fb.ctx, _service(low, name), low.expr(e.args[0]),
+                                                        fb.str_const(b""), dst])
+    bad, ok = fb.new_block(f"{name}.fail"), fb.new_block(f"{name}.ok")
+    low.b.cbranch(low.b.icmp_signed("!=", status, c64(0)), bad, ok)
+    low.b.position_at_end(bad)
+    fb.set_error(fb.new_site("error", e.tok), None)
+    low.b.branch(fb.current_fixup())
+    low.b.position_at_end(ok)
+    return dst
+
+
+@builtin("umodaddr")
+def _umodaddr(low, e):
+    return low.helper("stp_strtol", [_checked(low, e, "umodaddr"), c64(10)])
+
+
+@builtin("umodbuildid")
+def _umodbuildid(low, e):
+    return _checked(low, e, "umodbuildid")
+
+
+def _file_line_split(low, e):
+    """usymfileline(addr) ("FILE:LINE", or the hex address when the line table has no row) and the
+    position of its ':' before a run of digits (a null pointer when there is none)."""
+    from stapy.codegen.builtins_context import _py_str  # a sibling builtins module
+
+    b = low.b
+    fl = _py_str(low, e, "usymfileline", n=low.expr(e.args[0]))
+    colon = b.call(low.extern("strrchr", PTR, [PTR, I32]), [fl, c32(ord(":"))])
+    has = b.icmp_unsigned("!=", b.ptrtoint(colon, I64), c64(0))
+    digits_at = _pick(b, has, b.gep(colon, [c64(1)], source_etype=ir.IntType(8)), low.fb.str_const(b""))
+    ndig = b.call(low.extern("strspn", I64, [PTR, PTR]), [digits_at, low.fb.str_const(b"0123456789")])
+    nall = b.call(low.extern("strlen", I64, [PTR]), [digits_at])
+    ok = b.and_(has, b.and_(b.icmp_signed(">", ndig, c64(0)), b.icmp_signed("==", ndig, nall)))
+    return fl, colon, digits_at, ok
+
+
+@builtin("usymfile")
+def _usymfile(low, e):
+    fl, colon, _, ok = _file_line_split(low, e)
+    fb, b = low.fb, low.b
+    cut, done = fb.new_block("usymfile.cut"), fb.new_block("usymfile.done")
+    b.cbranch(ok, cut, done)
+    b.position_at_end(cut)
+    b.store(ir.Constant(ir.IntType(8), 0), colon)
+    b.branch(done)
+    b.position_at_end(done)
+    return fl
+
+
+@builtin("usymline")
+def _usymline(low, e):
+    fl, _, digits_at, ok = _file_line_split(low, e)
+    dst = low.fb.temp_str()
+    low.fb.str_copy(dst, _pick(low.b, ok, digits_at, fl))
+    return dst
+
+
+@builtin("returnstr")
+def _returnstr(low, e):
+    """errno.stp: the return register as "%ld (ENAME)" for an errno, else "%ld"/"0x%lx"/"%#lo" by format;
+    "N/A" without registers."""
+    from stapy.codegen.abi import REG_INDEX
+    from stapy.codegen.builtins_context import _errno_table
+
+    fb, b = low.fb, low.b
+    fmt = low.expr(e.args[0])
+    dst = fb.temp_str()
+    regs = fb.ctx_load("regs")
+    none, have, named, other, done = (fb.new_block(n) for n in ("rs.none", "rs.have", "rs.named", "rs.other", "rs.done"))
+    b.cbranch(b.icmp_unsigned("==", b.ptrtoint(regs, I64), c64(0)), none, have)
+    b.position_at_end(none)
+    fb.str_copy(dst, fb.str_const(b"N/A"))
+    b.branch(done)
+    b.position_at_end(have)
+    ret = b.load(b.gep(regs, [c64(REG_INDEX["rax"])], source_etype=I64), typ=I64)
+    table = _errno_table(low)
+    size = table.value_type.count
+    in_range = b.and_(b.icmp_signed("<", ret, c64(0)), b.icmp_signed(">", ret, c64(-size)))
+    idx = b.select(in_range, b.sub(c64(0), ret), c64(0))
+    name = b.load(b.gep(table, [c32(0), idx], source_etype=table.value_type), typ=PTR)
+    has_name = b.and_(in_range, b.icmp_unsigned("!=", b.load(name, typ=ir.IntType(8)), ir.Constant(ir.IntType(8), 0)))
+    b.cbranch(has_name, named, other)
+    b.position_at_end(named)
+    b.call(_snprintf(fb.mb), [dst, c64(fb.mb.maxstringlen), fb.str_const(b"%ld (%s)"), ret, name])
+    b.branch(done)
+    b.position_at_end(other)
+    spec = _pick(b, b.icmp_signed("==", fmt, c64(2)), fb.str_const(b"0x%lx"),
+                 _pick(b, b.icmp_signed("==", fmt, c64(3)), fb.str_const(b"%#lo"), fb.str_const(b"%ld")))
+    b.call(_snprintf(fb.mb), [dst, c64(fb.mb.maxstringlen), spec, ret])
+    b.branch(done)
+    b.position_at_end(done)
     return dst
