@@ -43,8 +43,10 @@ hooks, handler statuses other than OK/NEXT or ctx->exit_requested, steps interru
 through Python (dispatch.py).  The native loop hands control back at least every 50 ms (and at the
 next hooks deadline) so timers and Python's signal handlers run while tracees are busy; a blocking
 waitpid is woken by SIGALRM (ITIMER_REAL: the driver must not use it while the engine runs).
-Limits: shadow stacks hold 512 frames per thread, the return pool `maxactive` instances per process
-(beyond: a miss); in-place stepping (VEX RIP-relative first instructions) is not thread-safe.
+Limits: shadow stacks hold 64 frames per thread (uretprobe.SHADOW_DEPTH, the kernel's uretprobe
+nesting limit: deeper returns are silently not probed, as under stap), the return pool `maxactive`
+instances per process (beyond: a miss); in-place stepping (VEX RIP-relative first instructions) is not
+thread-safe.
 
 `hooks` (given to Engine() to see the target's own process_begin at launch/attach, or to run())
 is any object; the engine calls whichever of these it has:

@@ -360,22 +360,31 @@ def build(module: ir.Module) -> ir.Function:
     b.position_at_end(hij)
     activep = B.ld(B.at(table, _off(Table, "active")))
     depthp = B.ld(B.at(tslot, _off(TidSlot, "depth")))
-    # 0. drop instances whose slot lies below this entry's rsp: frames a longjmp (or an exception,
-    # or a coroutine switch) left without returning.  No live frame of this thread has its return
-    # slot below the rsp of a function being entered (a tail call reuses the slot: equal is kept).
-    hshadow = B.ld(B.at(tslot, _off(TidSlot, "shadow")))
+    # 2 (first). read [rsp]: the cleanup below needs it; unreadable: a miss, nothing dropped
     hrsp = B.ld(R("rsp"))
+    hread_ok = B.block("hij_read_ok")
+    got8 = b.call(read8, [tid32, hrsp, retp])
+    b.cbranch(b.icmp_signed("==", got8, c(8)), hread_ok, miss)
+    b.position_at_end(hread_ok)
+    # 0. drop instances of frames a longjmp (or an exception, or a coroutine switch) left without
+    # returning, as the kernel's cleanup_return_instances: no live frame of this thread has its return
+    # slot below the rsp of a function being entered, nor at it unless [rsp] is our trampoline (a tail
+    # call through a hijacked slot chains on it; any other value means a new call reused the slot).
+    hshadow = B.ld(B.at(tslot, _off(TidSlot, "shadow")))
+    chained = b.icmp_unsigned("==", b.load(retp), B.ld(B.at(table, _off(Table, "trampoline"))))
     hd0 = B.ld(depthp)
     hloop, hcheck, hstale, hclean = B.block("hij_stale_loop"), B.block("hij_stale_check"), \
         B.block("hij_stale_pop"), B.block("hij_clean")
     b.branch(hloop)
     b.position_at_end(hloop)
     hd = b.phi(I64)
-    hd.add_incoming(hd0, hij)
+    hd.add_incoming(hd0, hread_ok)
     b.cbranch(b.icmp_signed(">", hd, c(0)), hcheck, hclean)
     b.position_at_end(hcheck)
     htop = B.ld(B.at(b.add(hshadow, b.mul(b.sub(hd, c(1)), c(ctypes.sizeof(Inst)))), _off(Inst, "slot")))
-    b.cbranch(b.icmp_unsigned("<", htop, hrsp), hstale, hclean)
+    dead = b.or_(b.icmp_unsigned("<", htop, hrsp),
+                 b.and_(b.icmp_unsigned("==", htop, hrsp), b.not_(chained)))
+    b.cbranch(dead, hstale, hclean)
     b.position_at_end(hstale)
     hact = B.ld(activep)
     B.st(b.select(b.icmp_signed(">", hact, c(0)), b.sub(hact, c(1)), c(0)), activep)
@@ -392,9 +401,8 @@ def build(module: ir.Module) -> ir.Function:
     s2, s3, s4 = B.block("hijack_read"), B.block("hijack_write"), B.block("hijack_push")
     b.cbranch(room, s2, miss)                                                   # 1. reserve
     b.position_at_end(s2)
-    rsp0 = B.ld(R("rsp"))
-    got8 = b.call(read8, [tid32, rsp0, retp])                                   # 2. read [rsp]
-    b.cbranch(b.icmp_signed("==", got8, c(8)), s3, miss)
+    rsp0 = hrsp                                                                 # 2. read above
+    b.branch(s3)
     b.position_at_end(s3)
     wr = pcall(pt.POKEDATA, tid32, rsp0, B.ld(B.at(table, _off(Table, "trampoline"))))  # 3. write
     b.cbranch(b.icmp_signed("<", wr, c(0)), miss, s4)

@@ -20,7 +20,11 @@ import ctypes
 from stapy.codegen.abi import N_USER_REGS
 from stapy.runtime.arch import x86_64 as arch
 
-SHADOW_DEPTH = 512
+# Return instances per thread, as the kernel's uretprobes (MAX_URETPROBE_DEPTH in <linux/uprobes.h>),
+# which stap and bpftrace run on: deeper entries still run their entry handlers, but their returns are
+# not hijacked and so never reported (the kernel only logs "uprobe: omit uretprobe due to nestedness
+# limit"; stap counts nothing, prints no warning).  The outermost 64 frames keep theirs.
+SHADOW_DEPTH = 64
 
 
 class Inst(ctypes.Structure):
@@ -108,14 +112,17 @@ def _miss(bp) -> None:
         p.misses += 1
 
 
-def drop_stale(proc, thread, rsp: int) -> int:
-    """Pop instances whose slot lies below `rsp` at a function entry: frames a longjmp skipped.
+def drop_stale(proc, thread, rsp: int, ret: int | None = None) -> int:
+    """Pop instances of frames a longjmp skipped, at a function entry whose [rsp] holds `ret`.
 
-    No live frame's return slot is below the rsp of a function being entered; a tail call reuses
-    the slot (equal), which stays.  Without this, stale instances under a live one fill the stack."""
+    As the kernel's cleanup_return_instances: no live frame's return slot is below the rsp of a
+    function being entered, nor at it unless [rsp] is our trampoline (a tail call through a hijacked
+    slot, which chains); a slot holding anything else was reused by a new call.  Without this, stale
+    instances under a live one fill the stack."""
     shadow = thread.shadow
+    chained = ret is None or (proc.xol is not None and ret == proc.xol.trampoline)
     n = 0
-    while shadow and shadow[-1].slot < rsp:
+    while shadow and (shadow[-1].slot < rsp or shadow[-1].slot == rsp and not chained):
         shadow.pop()
         n += 1
     proc.returns_active = max(0, proc.returns_active - n)
@@ -123,14 +130,17 @@ def drop_stale(proc, thread, rsp: int) -> int:
 
 
 def hijack(proc, thread, bp, regs, maxactive: int) -> Inst | None:
-    drop_stale(proc, thread, regs[arch.RSP])
+    rsp = regs[arch.RSP]
+    ret = proc.read_u64(rsp)                                   # 2 (first: the cleanup needs it)
+    if ret is None:
+        _miss(bp)
+        return None
+    drop_stale(proc, thread, rsp, ret)
     if proc.returns_active >= maxactive or len(thread.shadow) >= thread.shadow.cap:   # 1
         _miss(bp)
         return None
     proc.returns_active += 1
-    rsp = regs[arch.RSP]
-    ret = proc.read_u64(rsp)                                   # 2
-    if ret is None or not proc.write_u64(rsp, proc.xol.trampoline):  # 3
+    if not proc.write_u64(rsp, proc.xol.trampoline):          # 3
         proc.returns_active -= 1
         _miss(bp)
         return None
