@@ -523,6 +523,16 @@ def _ustack(low, e):
     return _py_long(low, e, "ustack", n=low.expr(e.args[0]))
 
 
+@builtin("_caller_match")
+def _caller_match(low, e):
+    """context-caller.stp's check of .callee probes: is ustack(level) the module's link-time addr once
+    relocated?  The runner answers `_caller_match` with n = level << 56 | addr, sv = module."""
+    args = [low.expr(a) for a in e.args]
+    level, module, addr = args[1], args[2], args[4]
+    n = low.b.or_(low.b.shl(level, c64(56)), low.b.and_(addr, c64((1 << 56) - 1)))
+    return _py_long(low, e, "_caller_match", n=n, sv=module)
+
+
 def _print_py(low, e, name, n=None, sv=None):
     low.helper("stp_out_str", [low.globals.out, _py_str(low, e, name, n=n, sv=sv)])
     return None

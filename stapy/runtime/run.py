@@ -400,6 +400,8 @@ class Runner:
         return ""
 
     def context_long(self, ctx, name: str, n: int, sv: str) -> int:
+        if name == "_caller_match":  # context-caller.stp, for .callee probes (codegen packs level and addr)
+            return self.caller_match(ctx, (n >> 56) & 0xFF, n & ((1 << 56) - 1), sv)
         if name.startswith("proc:"):
             return procinfo.context_long(ctx, name[5:], n, sv) or 0
         if name == "__tvar_module_bias":  # stapy.codegen.lower_target: @var in another module than the probe's
@@ -430,6 +432,20 @@ class Runner:
             div = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[name.rsplit("_", 1)[1]]
             return total // div
         return 0
+
+    def caller_match(self, ctx, level: int, addr: int, module: str) -> int:
+        """stap's _caller_match: 1 when frame `level` of the user stack is `addr` of `module` relocated
+        into the traced process (frames as ustack() counts them: 0 is the probed pc)."""
+        from stapy.debuginfo import elf
+
+        frames_of = getattr(self, "_frames", None)
+        if frames_of is None or not ctx.pid:
+            return 0
+        frames = frames_of(ctx)
+        if level >= len(frames):
+            return 0
+        bias = elf.load_bias(ctx.pid, module)
+        return int(bias is not None and frames[level] == addr + bias)
 
     def _setup_context(self) -> None:
         L = self.compiled.limits.MAXSTRINGLEN

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 
 from stapy.diagnostics import StapError, render_diagnostics
-from stapy.semantic import (conditions, dedup_functions, derive_probes, elide, foreach_mutation, global_dump,
-                            infer_types, nesting, resolve_symbols, stable_calls, stats_usage)
+from stapy.semantic import (callee_checks, conditions, dedup_functions, derive_probes, elide, foreach_mutation,
+                            global_dump, infer_types, nesting, resolve_symbols, stable_calls, stats_usage)
 from stapy.semantic import target_vars
 from stapy.semantic.draft import Draft
 from stapy.semantic.library import Library
@@ -22,6 +22,7 @@ from stapy.semantic.reporter import Reporter
 
 PASSES = [
     ("derive-probes", derive_probes.run),  # aliases, wildcards, probe families
+    ("callee-checks", callee_checks.run),  # .callee probes: _caller_match guards, their derivation
     ("resolve-symbols", resolve_symbols.run),  # locals, globals, functions, tapset pull-in
     ("target-vars", target_vars.run),  # $var, @cast, @var, @entry, @defined against debuginfo
     ("conditions", conditions.run),  # `if (cond)` guards
@@ -158,6 +159,8 @@ def _point_name(p) -> str:
     location: `oneshot`, not `begin`); otherwise the concrete point."""
     from stapy.parser import ast
 
+    if getattr(p, "script_point", None) is not None:  # a .callee probe's well-formed point (callee_checks)
+        return probe_point(p.script_point, False)
     if p.user_point is not None and any(isinstance(c, ast.ProbeAlias) for c in p.chain):
         return probe_point(p.user_point, False)
     return probe_point(p.point, False)

@@ -1,0 +1,70 @@
+"""`.callee` / `.callees(N)` probes run for real: each hit must come through the calls its probe point
+names (stap's _caller_match checks on ustack), on gcc's DWARF 5 call sites (DW_TAG_call_site,
+DW_AT_call_return_pc), DWARF 4 ones (DW_TAG_GNU_call_site) and a non-PIE executable.
+
+Expected counts follow tests/targets/dbg_callee.c: foo(3) calls bar(0..2) in its loop then baz(3),
+which calls bar(3); main calls foo(3), bar(7) and, through the inlined twice(argc), bar twice more.
+bar(x) returns 2x+1 and baz(3) returns bar(3)+3 = 10.  The inlined twice() has no DW_AT_low_pc, so
+stap neither probes it nor walks into it: main.callee("bar") is only main's own call.
+"""
+import pytest
+
+from conftest import build_target, run_stapy
+
+SCRIPT = r'''
+global n
+probe process("@P@").function("main").callee("bar") { n["main.callee(bar)", usymname(ustack(1))]++ }
+probe process("@P@").function("foo").callee("bar") { n["foo.callee(bar)", usymname(ustack(1))]++ }
+probe process("@P@").function("baz").callee("bar").call { n["baz.callee(bar).call", usymname(ustack(1))]++ }
+probe process("@P@").function("main").callees(2) { n["main.callees(2) " . pn(), ppfunc()]++ }
+probe process("@P@").function("main").callees(3) { n["main.callees(3) " . pn(), ppfunc()]++ }
+probe process("@P@").function("foo").callee("ba*").return { n["foo.callee(ba*).return " . ppfunc(), sprint($return)]++ }
+probe process("@P@").function("bar") { n["bar", ""]++ }
+probe end { foreach ([a, b] in n) printf("%s|%s|%d\n", a, b, n[a, b]) }
+'''
+
+FLAGS = [("-O2", "-g"), ("-O2", "-gdwarf-4"), ("-O2", "-g", "-no-pie")]
+
+
+@pytest.fixture(scope="module", params=FLAGS, ids=["dwarf5", "dwarf4", "nopie"])
+def hits(request):
+    prog = str(build_target("dbg_callee.c", flags=request.param))
+    r = run_stapy("-e", SCRIPT.replace("@P@", prog), "-c", prog)
+    assert r.returncode == 0, r.stderr
+    out = {}
+    for line in r.stdout.splitlines():
+        if line.count("|") == 2:
+            a, b, c = line.split("|")
+            out[(a.replace(prog + ".c", "S").replace(prog, "P"), b)] = int(c)
+    return out
+
+
+def test_callee_fires_only_from_the_named_caller(hits):
+    assert hits[("bar", "")] == 7
+    assert hits[("main.callee(bar)", "main")] == 1
+    assert hits[("foo.callee(bar)", "foo")] == 3
+    assert hits[("baz.callee(bar).call", "baz")] == 1
+    assert not [k for k in hits if k[0].endswith(".callee(bar)") and k[1] not in k[0]]
+
+
+def _pn(caller, cline, callee, line):
+    return f'process("P").function("{caller}@S:{cline}").callee("{callee}@S:{line}")'
+
+
+def test_callees_n_checks_the_whole_chain(hits):
+    two = {k: v for k, v in hits.items() if k[0].startswith("main.callees(2) ")}
+    assert two == {
+        ("main.callees(2) " + _pn("main", 22, "foo", 13), "foo"): 1,
+        ("main.callees(2) " + _pn("main", 22, "bar", 7), "bar"): 1,
+        ("main.callees(2) " + _pn("foo", 13, "bar", 7), "bar"): 3,
+        ("main.callees(2) " + _pn("foo", 13, "baz", 9), "baz"): 1,
+    }
+    three = {k: v for k, v in hits.items() if k[0].startswith("main.callees(3) ")}
+    assert three[("main.callees(3) " + _pn("baz", 9, "bar", 7), "bar")] == 1    # main -> foo -> baz -> bar
+    assert sum(three.values()) == 7
+
+
+def test_callee_return_sees_each_return_value(hits):
+    ret = {k: v for k, v in hits.items() if k[0].startswith("foo.callee(ba*).return")}
+    assert ret == {("foo.callee(ba*).return bar", "1"): 1, ("foo.callee(ba*).return bar", "3"): 1,
+                   ("foo.callee(ba*).return bar", "5"): 1, ("foo.callee(ba*).return baz", "10"): 1}
