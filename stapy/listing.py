@@ -19,6 +19,8 @@ _PROCESS_TAILS = [
     "function(number)", "function(number).call", "function(number).exported", "function(number).return",
     "function(string)", "function(string).call", "function(string).exported", "function(string).inline",
     "function(string).label(string)", "function(string).return",
+    "function(string).callee(string)", "function(string).callee(string).call",
+    "function(string).callee(string).return", "function(string).callees", "function(string).callees(number)",
 ]
 _LIB_TAILS = [t for t in _PROCESS_TAILS if t.startswith("function")] + [
     "mark(string)", "plt", "plt.return", "plt(string)", "plt(string).return", "provider(string).mark(string)",
