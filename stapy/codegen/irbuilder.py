@@ -191,6 +191,7 @@ class FunctionBuilder:
         self.error_exit = fn.append_basic_block("error_exit")
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
         self._raise_blocks: dict = {}
+        self._ctx_fields: dict = {}  # (field, block) -> its address, computed once per block
 
     def finish_entry(self) -> None:
         self._alloca_b.branch(self.body)
@@ -223,11 +224,17 @@ class FunctionBuilder:
 
     # -- context fields ------------------------------------------------------
     def ctx_ptr(self, field: str) -> ir.Value:
-        """The address of a context field, computed where it is used: the constant offset folds into the
+        """The address of a context field, computed in the block that uses it: the constant offset folds into the
         access even with the quick instruction selector, where entry-block addresses would each hold a
         callee-saved register for the whole function.  A byte offset (abi.Context's own layout) keeps the
         IR text short: the context's struct type spelt out in every access was a third of the module."""
-        return self.b.gep(self.ctx, [c64(getattr(abi.Context, field).offset)], source_etype=I8)
+        block = self.b.block
+        key = (field, block)
+        ptr = self._ctx_fields.get(key)
+        if ptr is None:
+            ptr = self.b.gep(self.ctx, [c64(getattr(abi.Context, field).offset)], source_etype=I8)
+            self._ctx_fields[key] = ptr
+        return ptr
 
     def ctx_load(self, field: str) -> ir.Value:
         ptr = self.ctx_ptr(field)

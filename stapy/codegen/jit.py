@@ -100,10 +100,11 @@ def target_machine(opt: int = 2):
 def emit_object(ir_text: str, path: Path, full_pipeline: bool = False, parsed=None) -> None:
     """Optimise and emit one module.
 
-    Script modules get a short function pipeline (SROA turns the entry-block
-    allocas into registers, then instcombine and simplifycfg) and level-0
-    code generation with the greedy register allocator: most of -O2's
-    benefit for straight-line handler code at a fifth of its compile time
+    Script modules get SROA only (the entry-block allocas of locals and
+    temporaries become registers) and level-0 code generation with the
+    greedy register allocator: most of -O2's benefit for straight-line
+    handler code at a fifth of its compile time.  instcombine and simplifycfg
+    cost more compile time than they won back in handler speed
     (bench/compile.py, bench/handlers.py).  The runtime library, built once
     and cached, gets the full -O2 pipeline and code generator.
     """
@@ -124,8 +125,6 @@ def emit_object(ir_text: str, path: Path, full_pipeline: bool = False, parsed=No
     else:
         fpm = llvm.create_new_function_pass_manager()
         fpm.add_sroa_pass()
-        fpm.add_instruction_combine_pass()
-        fpm.add_simplify_cfg_pass()
         for fn in mod.functions:
             if not fn.is_declaration:
                 fpm.run(fn, pb)
