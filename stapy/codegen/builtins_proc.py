@@ -222,6 +222,11 @@ for _fn, _service_name, _what in (("task_utime", "utime", b""), ("task_stime", "
     builtin(_fn)(_task_fact(_service_name, _what))
 
 
+# cputime is nanoseconds (the kernel's task->utime unit)
+builtin("cputime_to_msecs")(lambda low, e: low.b.sdiv(low.expr(e.args[0]), c64(1_000_000)))
+builtin("cputime_to_usecs")(lambda low, e: low.b.sdiv(low.expr(e.args[0]), c64(1_000)))
+
+
 @builtin("is_myproc")
 def _is_myproc(low, e):
     return _ask_long(low, "is_myproc", c64(-1))
