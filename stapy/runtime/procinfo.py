@@ -1,8 +1,9 @@
 """Process facts for the task tapsets (proc_mem.stp, task_time.stp, task.stp, usymbols.stp), read from /proc.
 
 stap reads these from the kernel's task_struct and mm_struct; a ptrace tracer reads the same
-counters from /proc.  The Runner answers the services named here when a handler calls the tapset's
-`_stapy_proc_long/_stapy_proc_string/_stapy_proc_string_checked(service, n, s)`.  The "current task"
+counters from /proc.  The Runner answers the services named here ("proc:NAME" service names, from
+the natives of stapy/codegen/builtins_proc.py and the tapsets' `_stapy_proc_long/_string(service,
+n, s)`).  The "current task"
 is the traced thread that hit the probe (ctx->pid/ctx->tid), or stapy itself in begin, end and
 timer probes.  A task that does not exist (or has gone) reads as stap's "no task": 0 or "".
 

@@ -242,3 +242,50 @@ def test_target_set_follows_forks_of_the_target(tmp_path):
     assert r.returncode == 0, r.stderr
     truth = sorted(out.read_text().splitlines(), key=lambda x: int(x.split()[2]))
     assert r.stdout.splitlines() == ["target set:", *truth, "in 1 0"]
+
+
+STRINGS_SRC = r"""
+#include <stdint.h>
+static const uint16_t u16[] = {'h', 0xe9, 'l', 0xd83d, 0xde00, 0};
+static const uint32_t u32[] = {'h', 0xe9, 0x1f600, 0};
+__attribute__((noinline)) void strings(const uint16_t *a, const uint32_t *b, const char *s, short *sh, long *l,
+                                       unsigned short *ush) { __asm__ volatile("" :: "r"(a), "r"(b), "r"(s), "r"(sh), "r"(l), "r"(ush)); }
+int main(void) {
+  short sh = -12345; long l = -1234567890123L; unsigned short ush = 65000;
+  strings(u16, u32, "abc\tdef", &sh, &l, &ush);
+  return 0;
+}
+"""
+
+
+def test_uconversion_variants_read_the_process_memory():
+    prog = str(build_target(STRINGS_SRC, name="tapset_strings"))
+    r = run_stapy("-e", f'probe process("{prog}").function("strings") {{ '
+                        'a = pointer_arg(1); b = pointer_arg(2); s = pointer_arg(3) '
+                        'println(user_string_quoted_utf16(a) == string_quoted(user_string_utf16(a)), '
+                        'user_string_quoted_utf32(b) == string_quoted(user_string_utf32(b)), '
+                        'user_string2_utf16(a, "x") == user_string_utf16(a), user_string2_utf32(b, "x") == user_string_utf32(b)) '
+                        'println(user_string2_utf16(8, "bad16"), " ", user_string2_utf32(8, "bad32"), " ", '
+                        'user_string_quoted_utf16(8), " ", user_string_quoted_utf32(16)) '
+                        'println(user_string2_warn(s, "w"), "|", user_string2_n_warn(s, 3, "w"), "|", '
+                        'user_string_n2_quoted(s, 5, 20), "|", user_buffer_quoted_error(s, 5, 20)) '
+                        'println(user_short_warn(pointer_arg(4)), " ", user_long_warn(pointer_arg(5)), " ", '
+                        'user_ushort_warn(pointer_arg(6)), " ", user_ulong_warn(pointer_arg(5)), " ", '
+                        'user_uint64_error(pointer_arg(5))) '
+                        'println(user_long_warn(24)) '
+                        'try { user_buffer_quoted_error(8, 4, 20) } catch (m) { println(m) } exit() }', "-c", prog)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "1111",
+        "bad16 bad32 0x8 0x10",
+        'abc\tdef||"abc\\td"|"abc\\td"',
+        "-12345 -1234567890123 65000 -1234567890123 -1234567890123",
+        "0",
+        "Unable to access user space data at 0x8",
+    ]
+    assert "WARNING: user long copy fault 0x18 [man error::fault]" in r.stderr
+    utf8 = "h\u00e9l\U0001f600"  # what the UTF-16 units encode (the UTF-32 ones: "h\u00e9\U0001f600")
+    r2 = run_stapy("-e", f'probe process("{prog}").function("strings") {{ '
+                         'println(user_string_utf16(pointer_arg(1))) println(user_string_utf32(pointer_arg(2))) exit() }',
+                   "-c", prog)
+    assert r2.stdout.splitlines() == [utf8, "h\u00e9\U0001f600"]
