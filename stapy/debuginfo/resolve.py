@@ -33,6 +33,7 @@ Path rules live in paths.py, spec parsing/matching in function_spec.py, entry ad
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import fnmatch
 import os
 import re
@@ -51,7 +52,7 @@ from .prologue import wants_prologue as _wants_prologue
 from .sdt import SdtProbe, sdt_probes
 from .stap_order import function_cache
 
-__all__ = ["ProbeSite", "ResolveError", "FunctionSpec", "parse_function_spec", "prologue_end",
+__all__ = ["ProbeSite", "ResolveError", "NoLineRecords", "FunctionSpec", "parse_function_spec", "prologue_end",
            "resolve_process_path", "resolve_process_paths", "resolve_library_path", "resolve_process_probe"]
 
 
@@ -79,6 +80,15 @@ class ProbeSite:
     tail_call: bool = False
 
 
+class NoLineRecords(ResolveError):
+    """statement("F@file:N") where line N has no code in F: stap's advice texts, reported as errors
+    before the probe point's `no match` [dwflpp.cxx suggest_alternative_linenos]."""
+
+    def __init__(self, advice: list[str]):
+        super().__init__(advice[0])
+        self.advice = advice
+
+
 # [dwflpp.cxx build_user_blocklist] these do not use the normal entry ABI, so no .return probes
 _RETURN_BLOCKLIST = re.compile(r"^(_start|__.*\.get_pc_thunk\..*)$")
 
@@ -99,6 +109,7 @@ class _Ctx:
         self.p2_head = f"process({_q(module)})" if library is not None else self.prefix
         self.comps = dict(components)
         self.is_return = "return" in self.comps
+        self.advice: list[str] = []         # stap's "no line records ... (try :N)" for a line without code
 
     def pc_text(self, addr: int) -> str:
         if self.ef.is_pie:
@@ -350,19 +361,57 @@ def _statement_sites(ctx: _Ctx, mod: DwarfModule, cu, funcs: list[Function], spe
                         break
                     n = by_line[hi].line
         else:
-            if spec.line_kind == "relative":
-                wanted = None
-            elif spec.line_kind in ("list", "range"):
-                wanted = list(dict.fromkeys(spec.lines))
-            else:
-                wanted = [spec.lines[0]]
-            for n0 in (wanted if wanted is not None else [None]):
+            def collect(n, relative=False):
+                """[dwflpp.cxx collect_lines_for_single_lineno] per function, the lowest address of line n."""
+                found = []
                 for f in current:
-                    n = n0 if n0 is not None else spec.lines[0] + (f.decl_line or 0)
-                    lo, hi = line_range(n)
+                    lo, hi = line_range(n + (f.decl_line or 0) if relative else n)
                     inside = [r for r in by_line[lo:hi] if f.contains(r.address)]
                     if inside:
-                        matching.append((inside[0].line, inside[0].address))
+                        found.append((inside[0].line, inside[0].address))
+                return found
+
+            def nearest(n):
+                """[dwflpp.cxx get_nearest_linenos] lines with records in these functions within 5 of n."""
+                below = above = -1
+                for i in range(1, 6):
+                    if below == -1 and collect(n - i):
+                        below = n - i
+                    if above == -1 and collect(n + i):
+                        above = n + i
+                return below, above
+
+            def nearest_one(n):
+                below, above = nearest(n)
+                if below > 0 and above > 0:
+                    return below if n - below < above - n else above
+                return below if below > 0 else above
+
+            has_nearest = "nearest" in ctx.comps
+            single = spec.line_kind in ("absolute", "relative")
+            if single:
+                matching += collect(spec.lines[0], spec.line_kind == "relative")
+            else:
+                done: set[int] = set()
+                for n in sorted(set(spec.lines)):           # stap sorts an enumerated line list
+                    got = collect(n)
+                    if got:
+                        done.add(n)
+                        matching += got
+                    elif has_nearest:
+                        m = nearest_one(n)
+                        if m > 0 and m not in done:
+                            done.add(m)
+                            matching += collect(m)
+            if not matching and single:
+                n = spec.lines[0] + ((current[0].decl_line or 0) if spec.line_kind == "relative" else 0)
+                if has_nearest and nearest_one(n) > 0:
+                    matching += collect(nearest_one(n))
+                else:
+                    below, above = nearest(n)
+                    tries = " or ".join(f":{m}" for m in (below, above) if m > 0)
+                    ctx.advice.append(f"no line records for {srcfile}:{n} [man error::dwarf]"
+                                      + (f" (try {tries})" if tries else ""))
         probed: set[int] = set()
         for line, addr in matching:
             if addr in probed:
@@ -371,7 +420,16 @@ def _statement_sites(ctx: _Ctx, mod: DwarfModule, cu, funcs: list[Function], spe
             for f in funcs:
                 if f.contains(addr):
                     kind = "statement" if comp == "statement" else "function"
-                    out.append(_site(ctx, kind, addr, f.entry_pc, f.name, f, _func_pp(f.name, f, line), comp))
+                    site = _site(ctx, kind, addr, f.entry_pc, f.name, f, _func_pp(f.name, f, line), comp)
+                    if "nearest" in ctx.comps and site is not None:
+                        # -l names the line asked for (stap's first well-formed point), -p2 the line
+                        # probed; the derivation keeps .nearest [tapsets.cxx query_srcfile_line]
+                        asked = line
+                        if spec.line_kind in ("absolute", "relative"):
+                            asked = spec.lines[0] + ((f.decl_line or 0) if spec.line_kind == "relative" else 0)
+                        listed = f"{ctx.prefix}.{comp}({_q(_func_pp(f.name, f, asked))}).nearest"
+                        site = dataclasses.replace(site, pp=listed, derivation=site.pp + ".nearest")
+                    out.append(site)
     return out
 
 
@@ -534,6 +592,7 @@ def resolve_process_probe(process_arg: str, components, cwd: str | None = None, 
     env = os.environ if env is None else env
     comps = list(components)
     out: list[ProbeSite] = []
+    advice: list[str] = []
     for exe in resolve_process_paths(process_arg, cwd, env.get("PATH", "")):
         modules: list[tuple[str, str | None]] = [(exe, None)]
         if comps and comps[0][0] == "library":
@@ -545,6 +604,9 @@ def resolve_process_probe(process_arg: str, components, cwd: str | None = None, 
         for module, lib in modules:
             ctx = _Ctx(exe, module, lib, comps)
             out += _resolve_in_module(ctx, comps, prologue)
+            advice += ctx.advice
+    if not out and advice:
+        raise NoLineRecords(advice)
     return out
 
 

@@ -50,6 +50,8 @@ def derive_file(d: Draft, f, aliases=None) -> None:
             except ProbePointError as e:
                 if pp.optional or pp.sufficient and pp.optional:
                     continue
+                for text in getattr(e, "advice", ()):  # e.g. debuginfo's "no line records for F:N ..."
+                    d.reporter.error(text, None, key=text)
                 inner = Diagnostic("semantic error", e.message, e.token)
                 d.reporter.error("while resolving probe point", pp.components[0].tok,
                                  key="resolve:" + e.key, chain=[inner])

@@ -84,7 +84,7 @@ def _no_match_text(exe: str, pairs) -> str:
 
 
 def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
-    from stapy.debuginfo.resolve import ResolveError, resolve_process_path, resolve_process_probe
+    from stapy.debuginfo.resolve import NoLineRecords, ResolveError, resolve_process_path, resolve_process_probe
 
     comps = point.components
     head = comps[0]
@@ -135,8 +135,14 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
             raise ProbePointError("no match", None, key="no match")
     pairs = [(c.functor, _arg(c)) for c in rest]
     prologue = getattr(options, "prologue_searching", "auto")
+    if "callees" in names and isinstance(dict(pairs).get("callees"), int) and dict(pairs)["callees"] < 1:
+        raise ProbePointError(".callees(N) only acceptable for N >= 1", None, key="callees")
     try:
         sites = resolve_process_probe(exe, pairs, prologue=prologue)
+    except NoLineRecords as e:
+        err = ProbePointError("no match", None, key="no match")
+        err.advice = e.advice       # reported before the probe point's error, as stap prints them
+        raise err from None
     except (ResolveError, OSError, ValueError):
         raise ProbePointError("no match", None, key="no match") from None
     if not sites:
