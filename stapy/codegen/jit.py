@@ -162,7 +162,7 @@ def _save_meta(obj: Path, translated, runtime_path: Path) -> None:
     limits = dataclasses.asdict(translated.limits)
     meta = {
         "probes": [dataclasses.asdict(p) for p in translated.probes],
-        "sites": [dataclasses.asdict(s) for s in translated.exctable.sites],
+        "sites": [vars(s) for s in translated.exctable.sites],  # flat: asdict's deep copy is not needed
         "limits": limits,
         "maxnesting": translated.maxnesting,
         "warnings": translated.warnings,

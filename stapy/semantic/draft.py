@@ -81,14 +81,26 @@ def clone(node):
     return node
 
 
+_CHILD_FIELDS: dict = {}  # node class -> the names of its fields that may hold children (None: not a node)
+
+
+def _child_fields(cls):
+    names = _CHILD_FIELDS.get(cls, False)
+    if names is False:
+        names = None
+        if dataclasses.is_dataclass(cls):
+            names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in _SHARED_FIELDS)
+        _CHILD_FIELDS[cls] = names
+    return names
+
+
 def children(node) -> Iterator:
     """The direct AST children of a node (expressions and statements), in source order."""
-    if not dataclasses.is_dataclass(node):
+    names = _child_fields(type(node))
+    if names is None:
         return
-    for f in dataclasses.fields(node):
-        if f.name in _SHARED_FIELDS:
-            continue
-        v = getattr(node, f.name)
+    for name in names:
+        v = getattr(node, name)
         if isinstance(v, list):
             for x in v:
                 if isinstance(x, list):
