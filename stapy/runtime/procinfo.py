@@ -3,9 +3,8 @@
 stap reads these from the kernel's task_struct and mm_struct; a ptrace tracer reads the same
 counters from /proc.  The Runner answers the services named here ("proc:NAME" service names, from
 the natives of stapy/codegen/builtins_proc.py and the tapsets' `_stapy_proc_long/_string(service,
-n, s)`).  The "current task"
-is the traced thread that hit the probe (ctx->pid/ctx->tid), or stapy itself in begin, end and
-timer probes.  A task that does not exist (or has gone) reads as stap's "no task": 0 or "".
+n, s)`).  The "current task" is the traced thread that hit the probe (ctx->pid/ctx->tid), or stapy
+itself in begin, end and timer probes.  A task that does not exist (or has gone) reads as stap's "no task": 0 or "".
 
 Units: stap's memory functions count pages; its "cputime" is the kernel's task->utime, which is
 nanoseconds on every kernel stap 4.8 supports, so task_utime()/task_stime() are ns here (from

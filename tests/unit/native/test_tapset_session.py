@@ -10,8 +10,8 @@ from conftest import run_stapy
 
 # the switch is asked for once begin's line has been written (the runner drains output every
 # 0.2 s), and the next line comes well after it
-SWITCHING = ('probe begin { println("one") } probe timer.ms(400) { switch_file() } '
-             'probe timer.ms(1200) { println("two"); exit() }')
+SWITCHING = ('probe begin { println("one") } probe timer.ms(700) { switch_file() } '
+             'probe timer.ms(1300) { println("two"); exit() }')
 
 
 def test_switch_file_with_o_moves_from_file_to_file_1(tmp_path):
