@@ -77,7 +77,7 @@ class ProbeSite:
     derivation: str | None = None          # the well-formed point it came from (callee probes), else pp
     caller_checks: tuple = ()              # callee probes: ((level, link address), ...) in stap's order
     caller_section: str = ""               # _caller_match's section argument: .dynamic (ET_DYN), .absolute
-    tail_call: bool = False
+    tail_call: str = ""                    # callee probes: the caller's name when the call is a tail call
 
 
 class NoLineRecords(ResolveError):
@@ -574,7 +574,7 @@ def _resolve_callees(ctx: _Ctx, spec: FunctionSpec, comps) -> list[ProbeSite]:
                                  ctx.is_return, h.callee.name, h.callee.decl_file, h.callee.decl_line, pp,
                                  ctx.pc_text(h.entry), p2, ctx.exe, fn, derivation=pp, caller_checks=checks,
                                  caller_section=".dynamic" if ctx.ef.is_pie else ".absolute",
-                                 tail_call=h.tail_call))
+                                 tail_call=h.caller.name if h.tail_call else ""))
     # stap 4.8 turns the suffix on a symbol-table-only function into a plain entry probe
     tail = (f".callee({_q(c['callee'])})" if "callee" in c else
             ".callees" + (f"({c['callees']})" if c["callees"] is not None else ""))

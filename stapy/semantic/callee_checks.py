@@ -43,6 +43,10 @@ def run(d: Draft) -> Draft:
         site = params.get("site") if isinstance(params, dict) else None
         if site is None or getattr(site, "derivation", None) is None:
             continue
+        if getattr(site, "tail_call", ""):
+            d.reporter.warning(f'Callee "{site.function}" in function "{site.tail_call}" is a tail call: '
+                               ".callee probe may not fire. Try placing the probe directly on the callee "
+                               "function instead.")
         p.derivation_point = _point(site.derivation, p.point)
         p.script_point = p.derivation_point
         if not site.caller_checks:

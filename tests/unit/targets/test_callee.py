@@ -68,3 +68,19 @@ def test_callee_return_sees_each_return_value(hits):
     ret = {k: v for k, v in hits.items() if k[0].startswith("foo.callee(ba*).return")}
     assert ret == {("foo.callee(ba*).return bar", "1"): 1, ("foo.callee(ba*).return bar", "3"): 1,
                    ("foo.callee(ba*).return bar", "5"): 1, ("foo.callee(ba*).return baz", "10"): 1}
+
+
+TAIL = """__attribute__((noinline)) int bar(int x) { return x * 3; }
+__attribute__((noinline)) int tail(int x) { return bar(x + 1); }
+int main(int argc, char **argv) { return tail(argc) & 1; }
+"""
+
+
+@pytest.mark.parametrize("flags", [("-O2", "-g"), ("-O2", "-gdwarf-4")], ids=["dwarf5", "dwarf4"])
+def test_tail_call_callee_warns_as_stap(flags):
+    prog = str(build_target(TAIL, flags=flags, name="tailcall"))
+    r = run_stapy("-p2", "-e", f'probe process("{prog}").function("tail").callees {{ println(1) }}')
+    assert r.returncode == 0, r.stderr
+    # stap 4.8's text for the same program (DW_AT_GNU_tail_call / DW_AT_call_tail_call on the call site)
+    assert r.stderr == ('WARNING: Callee "bar" in function "tail" is a tail call: .callee probe may not fire. '
+                        'Try placing the probe directly on the callee function instead.\n')
