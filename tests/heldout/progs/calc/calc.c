@@ -41,20 +41,31 @@ __attribute__((noinline)) int parse_word(const char *word, int len, char *out)
 
 long ack_calls;
 
+static const char *const op_names[] = { "op_add", "op_mul", "op_sub" };
+
 int main(int argc, char **argv)
 {
     long acc = argc;
     for (int i = 1; i < argc; i++) {
         char buf[32];
-        int n = parse_word(argv[i], (int)strlen(argv[i]) < 31 ? (int)strlen(argv[i]) : 31, buf);
-        printf("truth word %d %s %d\n", i, buf, n);
+        int len = (int)strlen(argv[i]) < 31 ? (int)strlen(argv[i]) : 31;
+        printf("truth pw %s %d word=0x%lx len=0x%x out=0x%lx\n", argv[i], len, (unsigned long)argv[i], len,
+               (unsigned long)buf);
+        int n = parse_word(argv[i], len, buf);
+        printf("truth pwr %d %s\n", n, buf);
         const struct op *o = &ops[i % 3];
-        long r = apply(o, acc, atol(buf) + i);
-        printf("truth apply %s %ld %ld %ld\n", o->sym, acc, atol(buf) + i, r);
+        long b = atol(buf) + i;
+        printf("truth apply %s %ld %ld fn=%s\n", o->sym, acc, b, op_names[i % 3]);
+        printf("truth op %s %ld %ld\n", op_names[i % 3], acc, b);
+        long r = apply(o, acc, b);
+        printf("truth opr %s %ld\n", op_names[i % 3], r);
         acc = r;
     }
+    long f = 0;
     for (int n = 1; n <= 6; n++)
-        printf("truth fact %d %ld\n", n, fact(n));
-    printf("truth ack %ld\n", ackermann(2, 3));
+        f += fact(n);
+    long a = ackermann(2, 3);
+    printf("truth sums %ld %ld\n", f, a);
+    printf("truth status %d\n", (int)(acc & 0x3f));
     return (int)(acc & 0x3f);
 }
