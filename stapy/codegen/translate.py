@@ -90,6 +90,19 @@ def _note_histograms(program) -> None:
 
 
 def translate(program, options) -> Translated:
+    """Build the module (with the cyclic GC paused: it only rescans the many new, live IR objects)."""
+    import gc
+
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _translate(program, options)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _translate(program, options) -> Translated:
     _note_histograms(program)
     limits = program.limits
     mb = ModuleBuilder("stapy_script", limits.MAXSTRINGLEN)

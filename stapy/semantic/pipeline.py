@@ -63,7 +63,22 @@ def user_files_of(parsed) -> list:
 
 
 def analyze(parsed, options, stderr) -> Program:
-    """Run pass 2 and return the Program; raise StapError when it fails."""
+    """Run pass 2 and return the Program; raise StapError when it fails.
+
+    The cyclic GC is paused meanwhile: the pass makes many objects that all
+    stay alive, and each collection only rescans them."""
+    import gc
+
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyze(parsed, options, stderr)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _analyze(parsed, options, stderr) -> Program:
     import os
     started = (os.times(), time.monotonic())
     reporter = Reporter(options)
