@@ -42,8 +42,15 @@ int main(void)
     }
     for (int i = 0; i < NW; i++)
         pthread_join(ws[i].th, 0);
-    for (int i = 0; i < NW; i++)
-        printf("truth worker %d %ld %ld\n", i, ws[i].done, ws[i].sum);
+    for (int i = 0; i < NW; i++) {
+        long n = ws[i].done, lo = (long)i * 1000, hi = lo + n - 1, tot = 0;
+        for (long s = 0; s < n; s++) tot += lo + s;
+        printf("truth worker %d %ld %ld\n", i, n, ws[i].sum);
+        printf("truth lat %d %ld %ld %ld %ld\n", i, n, lo, hi, tot / n);
+        printf("truth tb\n");
+        for (int k = 0; k < 3; k++)
+            printf("truth lab w%d-%d %ld\n", i, k, (n - k + 2) / 3);
+    }
     printf("truth total %ld\n", total_done);
     return 0;
 }
