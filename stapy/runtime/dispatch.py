@@ -167,11 +167,17 @@ class Dispatcher:
     # -- syscall-stops ------------------------------------------------------------
     def on_syscall(self, th: Thread, start: int = 0, entry: bool | None = None) -> None:
         """A syscall-entry or -exit-stop: run the process's .syscall or .syscall.return handlers.
-        entry/start: the hot loop ran the handlers before `start` (it knows which stop it was)."""
+        entry/start: the hot loop ran the handlers before `start` and left its registers in self.regs.
+        At an exit, orig_rax (what $syscall reads) is the number the thread's entry saw, else 0."""
         regs = self.regs
-        pt.getregs(th.tid, regs)
         if entry is None:
+            pt.getregs(th.tid, regs)
             entry = syscall_entry(th.tid, regs)
+            if entry:
+                th.sysnr.value = regs[arch.ORIG_RAX] + 1
+            else:
+                regs[arch.ORIG_RAX] = max(th.sysnr.value - 1, 0)
+                th.sysnr.value = 0
         if not self.e.stopping:
             proc = th.process
             self.run_handlers((proc.sys_entry if entry else proc.sys_exit)[start:], th, regs, regs[arch.RIP], 0, None)

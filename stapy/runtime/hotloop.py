@@ -84,7 +84,7 @@ class Table(ctypes.Structure):
 
 class TidSlot(ctypes.Structure):
     _fields_ = [("tid", ctypes.c_int64), ("table", ctypes.c_void_p), ("shadow", ctypes.c_void_p),
-                ("depth", ctypes.c_void_p), ("cap", ctypes.c_int64)]
+                ("depth", ctypes.c_void_p), ("cap", ctypes.c_int64), ("sysnr", ctypes.c_void_p)]
 
 
 def _off(struct, name):
@@ -344,6 +344,13 @@ def build(module: ir.Module) -> ir.Function:
     is_entry.add_incoming(ir.Constant(ir.IntType(1), 0), sysb)
     is_entry.add_incoming(asked, ask)
     B.st(b.zext(is_entry, I64), S("entry"))
+    # $syscall in .return is the number its entry saw (0 without one): rt_sigreturn leaves orig_rax -1
+    sysnrp = B.ld(B.at(tslot, _off(TidSlot, "sysnr")))
+    orig = B.ld(R("orig_rax"))
+    saved = B.ld(sysnrp)
+    B.st(b.select(is_entry, b.add(orig, c(1)), c(0)), sysnrp)
+    B.st(b.select(is_entry, orig, b.select(b.icmp_signed("==", saved, c(0)), c(0), b.sub(saved, c(1)))),
+         R("orig_rax"))
     set_ctx(B.ld(R("rip")), 0, c(0))
     sdone = run_handlers(decided, b.select(is_entry, B.ld(T("sys_entry")), B.ld(T("sys_exit"))),
                          b.select(is_entry, B.ld(T("nsys_entry")), B.ld(T("nsys_exit"))), PHASE_SYSCALL, "s")
@@ -709,6 +716,7 @@ class HotLoop:
             slots[i].shadow = ctypes.addressof(th.shadow.arr)
             slots[i].depth = ctypes.addressof(th.shadow.depth)
             slots[i].cap = th.shadow.cap
+            slots[i].sysnr = ctypes.addressof(th.sysnr)
         keep.append(slots)
         self.state.tids = ctypes.addressof(slots)
         self.state.tid_mask = n - 1

@@ -23,6 +23,9 @@ class Thread:
     shadow: ShadowStack = field(default_factory=ShadowStack)  # return instances, innermost last
     exiting: bool = False
     pending_signal: int = 0                      # a signal held back while a step was in flight
+    # the syscall number of its last syscall-entry-stop + 1 (0: none since its last exit-stop): what
+    # $syscall is in a .syscall.return, as stap caches it from the entry per tid (tapset-utrace.cxx)
+    sysnr: ctypes.c_int64 = field(default_factory=ctypes.c_int64)
 
 
 @dataclass

@@ -4,18 +4,30 @@
  *   engine_syscalls threads T M T threads, each M getppid; prints the total
  *   engine_syscalls wait STOP   getppid + 1 ms nanosleep until the file STOP exists; prints "done N ok"
  *                               when every getppid returned the same parent
+ *   engine_syscalls signals N   N times kill(self, SIGUSR1) (its handler does one getppid); prints the count
+ *   engine_syscalls fork M      a child and the parent each make M getppid; prints the total
+ *   engine_syscalls exec        one getppid, then exec of itself as `calls 3`
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int per_thread;
+static volatile int handled;
+
+static void on_usr1(int sig) {
+    (void)sig;
+    syscall(SYS_getppid);
+    handled++;
+}
 
 static void *worker(void *arg) {
     (void)arg;
@@ -59,6 +71,28 @@ int main(int argc, char **argv) {
         }
         printf("done %ld %s\n", n, same ? "ok" : "bad");
         return 0;
+    }
+    if (!strcmp(mode, "signals")) {
+        int n = atoi(argv[2]);
+        signal(SIGUSR1, on_usr1);
+        for (int i = 0; i < n; i++) syscall(SYS_kill, getpid(), SIGUSR1);
+        printf("handled %d\n", handled);
+        return 0;
+    }
+    if (!strcmp(mode, "fork")) {
+        int m = atoi(argv[2]), st = 0;
+        fflush(stdout);
+        pid_t kid = fork();
+        for (int i = 0; i < m; i++) syscall(SYS_getppid);
+        if (kid == 0) _exit(0);
+        waitpid(kid, &st, 0);
+        printf("getppid calls %d status %d\n", 2 * m, st);
+        return 0;
+    }
+    if (!strcmp(mode, "exec")) {
+        syscall(SYS_getppid);
+        execl(argv[0], argv[0], "calls", "3", (char *)0);
+        return 3;
     }
     return 1;
 }

@@ -153,3 +153,77 @@ def test_no_syscall_probe_no_syscall_stops(H, watchdog, exe):
         lambda e: e.add_probe(exe, "worker", H["count"], "entry", 0)], True, out,
         before_run=lambda e: requests.extend(p.resume_request for p in e.procs.values()))
     assert reason == "exited" and requests == [7] and H.counts[0] == 2  # PTRACE_CONT
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_signals_are_delivered_and_counted(S, watchdog, exe, hot):
+    """kill(self, SIGUSR1) N times: each signal reaches the handler (one getppid each) unchanged."""
+    out = []
+    e, reason = run_target(watchdog, [exe, "signals", "40"], [
+        lambda e: e.add_syscall_probe(S["sys_entry"], "syscall", 0),
+        lambda e: e.add_syscall_probe(S["sys_exit"], "syscall.return", 1)], hot, out)
+    assert reason == "exited" and e.target_status == 0 and out[0] == "handled 40\n"
+    assert S.ent[62] == 40 and S.rcnt[62] == 40 and S.rlast[62] == 0      # kill
+    assert S.ent[110] == 40 and S.rcnt[110] == 40                         # in the handler
+    assert S.ent[15] == 40 and S.rcnt[15] == 40                           # rt_sigreturn
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_fork_child_carries_the_syscall_probes(S, watchdog, exe, hot):
+    out = []
+    e, reason = run_target(watchdog, [exe, "fork", "300"], [
+        lambda e: e.add_syscall_probe(S["sys_entry"], "syscall", 0, exe=exe),
+        lambda e: e.add_syscall_probe(S["sys_exit"], "syscall.return", 1, exe=exe)], hot, out)
+    assert reason == "exited" and e.target_status == 0
+    assert out[0] == "getppid calls 600 status 0\n"
+    assert S.ent[110] == 600 and S.rcnt[110] == 600
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_exec_rearms_for_the_new_image(S, watchdog, exe, hot):
+    out = []
+    e, reason = run_target(watchdog, [exe, "exec"], [
+        lambda e: e.add_syscall_probe(S["sys_entry"], "syscall", 0, exe=exe),
+        lambda e: e.add_syscall_probe(S["sys_exit"], "syscall.return", 1, exe=exe)], hot, out)
+    assert reason == "exited" and e.target_status == 0
+    assert "wrote=3 " in out[0]
+    assert S.ent[110] == 1 and S.rcnt[110] == 1   # before the exec
+    assert S.ent[59] == 1                         # execve itself
+    assert S.ent[1] == 4 and S.rcnt[1] == 4       # after it: 3 writes and the printf
+
+
+@pytest.mark.parametrize("hot", [False, True], ids=["py", "hot"])
+def test_group_stop_and_continue_lose_no_syscall(S, watchdog, exe, hot, tmp_path):
+    """SIGSTOP/SIGCONT in the middle (PTRACE_LISTEN keeps the thread's PTRACE_SYSCALL mode)."""
+    import os
+    import threading
+    import time
+
+    stop = tmp_path / "stop"
+    pids = []
+
+    class Hooks:
+        def process_begin(self, pid):
+            pids.append(pid)
+
+    def poke():
+        time.sleep(0.15)
+        os.kill(pids[0], 19)  # SIGSTOP
+        time.sleep(0.15)
+        os.kill(pids[0], 18)  # SIGCONT
+        time.sleep(0.15)
+        stop.write_text("")
+
+    out = []
+
+    def probes(e):
+        e.hooks = Hooks()
+        e.add_syscall_probe(S["sys_entry"], "syscall", 0)
+        e.add_syscall_probe(S["sys_exit"], "syscall.return", 1)
+
+    t = threading.Thread(target=poke)
+    e, reason = run_target(watchdog, [exe, "wait", str(stop)], [probes], hot, out, before_run=lambda e: t.start())
+    t.join()
+    assert reason == "exited" and e.target_status == 0
+    n = int(re.match(r"done (\d+) ok\n$", out[0]).group(1))
+    assert S.ent[110] == n and S.rcnt[110] == n
