@@ -44,6 +44,7 @@ from .dwarf import DwarfModule, Function, dwarf_for
 from .function_spec import FunctionSpec, parse_function_spec
 from .function_spec import file_matches as _file_matches
 from .function_spec import has_wildcard as _has_wildcard
+from .name_index import cus_defining
 from .function_spec import name_matches as _name_matches
 from .function_spec import scopes_match as _scopes_match
 from .paths import ResolveError, resolve_library_path, resolve_process_path, resolve_process_paths
@@ -225,9 +226,13 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
             cus = mod.cus()
             if len(cus) > BIG_MODULE_CUS and spec.file is None:
                 # walking every DIE of libc's DWARF with pyelftools takes ~30 s: only the CUs that
-                # hold a matching symbol are read (inline-only functions elsewhere are missed)
+                # define a function of a matching name (name_index) or hold a matching symbol are read
                 picked = _cus_for_pattern(ctx, mod, spec.function)
-                cus = picked[0] if picked else []
+                wanted = {cu.cu_offset for cu in picked[0]} if picked else set()
+                named = cus_defining(mod, spec.function)
+                if named is not None:
+                    wanted |= named
+                cus = [cu for cu in cus if cu.cu_offset in wanted]
         searched_cus = cus
         for cu in cus:
             if spec.file is not None:
