@@ -334,8 +334,10 @@ class ElfFile:
     def plt_entries(self) -> list[PltEntry]:
         """PLT slots named after their relocation's symbol.
 
-        Numbered as stap does [dwflpp.cxx iterate_over_plt]: .plt + 16 + 16*i on x86-64.
-        When the binary has a .plt.sec (IBT), calls go through it, so that slot is used.
+        Numbered as stap does [dwflpp.cxx iterate_over_plt]: .plt + 16 + 16*i on x86-64, also when
+        the binary has a .plt.sec (IBT, -fcf-protection with -z ibtplt): stap 4.8 still probes the
+        .plt slot, which there is the lazy-binding stub (run on the first call only), not the
+        .plt.sec entry the calls go through.
         """
         plt = self.section(".plt")
         if plt is None or self.elffile.header["e_machine"] not in ("EM_X86_64", "EM_386"):
@@ -344,16 +346,12 @@ class ElfFile:
         if rel is None:
             return []
         symtab = self.elffile.get_section(rel["sh_link"])
-        sec_plt = self.section(".plt.sec")
         out = []
         for i, r in enumerate(rel.iter_relocations()):
             sym = symtab.get_symbol(r["r_info_sym"])
             if sym is None:
                 continue      # (IRELATIVE slots have symbol 0, whose name is "": stap lists plt(""))
-            if sec_plt is not None:
-                addr = sec_plt["sh_addr"] + 16 * i
-            else:
-                addr = plt["sh_addr"] + 16 + 16 * i
+            addr = plt["sh_addr"] + 16 + 16 * i
             out.append(PltEntry(sym.name, addr))
         return out
 
