@@ -42,9 +42,11 @@ __attribute__((noinline)) T clamp_add(T a, T b, T hi)
 __attribute__((noinline)) long total_area(const std::vector<Shape *> &v, const char *tag)
 {
     long t = 0;
-    for (auto *s : v)
-        t += s->area();
-    std::printf("truth total %s %ld\n", tag, t);
+    for (auto *s : v) {
+        long a = s->area();
+        std::printf("truth arear %ld\n", a);
+        t += a;
+    }
     return t;
 }
 
@@ -60,13 +62,27 @@ int main()
     v.push_back(new geo::Rect(1, {0, 0}, {3, 4}));
     v.push_back(new geo::Circle(2, 5));
     v.push_back(new geo::Rect(3, {1, 1}, {6, 3}));
-    for (auto *s : v)
-        std::printf("truth area %s %d %ld\n", s->name().c_str(), s->id(), s->area());
+    for (int round = 0; round < 2; round++) {
+        for (auto *s : v) {
+            if (auto *r = dynamic_cast<geo::Rect *>(s))
+                std::printf("truth rect %d %d %d %d id=%d name=%s\n", r->a_.x, r->a_.y, r->b_.x, r->b_.y, r->id(),
+                            r->name().c_str());
+            else
+                std::printf("truth circ {.r_=%d, .name_={...}, .id_=%d}\n", static_cast<geo::Circle *>(s)->r_, s->id());
+            if (round == 0)
+                std::printf("truth arear %ld\n", s->area());
+        }
+    }
+    /* the entries of round 1 happen in total_area, which prints the returns */
+    std::printf("truth ta all n=%zu\n", v.size() * sizeof(void *));
     geo::total_area(v, "all");
+    std::printf("truth ci 7 8 10\n");
     std::printf("truth clamp_int %d\n", geo::clamp_add<int>(7, 8, 10));
-    std::printf("truth clamp_long %ld\n", geo::clamp_add<long>(70, 8, 100));
+    std::printf("truth cl %ld\n", geo::clamp_add<long>(70, 8, 100));
     std::string lbl = "a-rather-long-label-beyond-sso";
+    std::printf("truth ll %s 2\n", lbl.c_str());
     std::printf("truth label %d\n", geo::label_len(lbl, 2));
+    std::printf("truth ll short 1\n");
     std::printf("truth label %d\n", geo::label_len(std::string("short"), 1));
     for (auto *s : v) delete s;
     return 0;
