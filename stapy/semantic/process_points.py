@@ -77,10 +77,28 @@ def _no_match_text(exe: str, pairs) -> str:
         names = {sym.name for sym in open_elf(exe).functions}
     except (OSError, ValueError):
         return "no match"
+    names |= _inline_names(exe)
     sugs = suggest(func, names, 5) if func else ""
     if not sugs:
         return "no match"
     return f"no match (similar function{'s' if ',' in sugs else ''}: {sugs})"
+
+
+def _inline_names(path: str) -> set:
+    """The DWARF names of inline functions stap's no-match query saw: its suggestions add them to the
+    symbol table's names [tapsets.cxx suggest_dwarf_functions, module_info::update_symtab].  A failed
+    name makes stap read every CU; stapy does so for modules that are not huge."""
+    from stapy.debuginfo.dwarf import dwarf_for
+    from stapy.debuginfo.elf import open_elf
+    from stapy.debuginfo.resolve import BIG_MODULE_CUS
+
+    try:
+        mod = dwarf_for(open_elf(path))
+        if mod is None or len(mod.cus()) > BIG_MODULE_CUS:
+            return set()
+        return {n for cu in mod.cus() for n in mod.inline_names(cu)}
+    except (OSError, ValueError):
+        return set()
 
 
 def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
