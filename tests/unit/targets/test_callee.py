@@ -84,3 +84,24 @@ def test_tail_call_callee_warns_as_stap(flags):
     # stap 4.8's text for the same program (DW_AT_GNU_tail_call / DW_AT_call_tail_call on the call site)
     assert r.stderr == ('WARNING: Callee "bar" in function "tail" is a tail call: .callee probe may not fire. '
                         'Try placing the probe directly on the callee function instead.\n')
+
+
+LIB = """__attribute__((noinline)) int bar(int a, int b) { return a % b; }
+int foo(int a, int b) { return bar(b - a, b * a) + bar(a, b + 1); }
+int other(int a) { return bar(a, 7); }
+"""
+MAIN = """extern int foo(int, int);
+extern int other(int);
+int main(int argc, char **argv) { return (foo(argc, 5) + other(argc)) & 0; }
+"""
+
+
+def test_callees_in_a_shared_library_relocate_the_return_addresses():
+    """stap's callee.exp 'reloc' case: the caller checks name the library, whose load bias applies."""
+    lib = build_target(LIB, flags=("-O", "-g", "-shared", "-fPIC"), name="libcalleereloc")
+    prog = str(build_target(MAIN, flags=("-O", "-g", "-Wl,--no-as-needed", str(lib), f"-Wl,-rpath,{lib.parent}"), name="calleereloc"))
+    script = (f'probe process("{prog}").library("{lib}").function("foo").callees '
+              '{ printf("caller %s callee %s\\n", usymname(ustack(1)), ppfunc()) }')
+    r = run_stapy("-e", script, "-c", prog)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "caller foo callee bar\n" * 2        # other()'s call of bar is not foo's
