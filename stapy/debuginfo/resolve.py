@@ -44,7 +44,7 @@ from .dwarf import DwarfModule, Function, dwarf_for
 from .function_spec import FunctionSpec, parse_function_spec
 from .function_spec import file_matches as _file_matches
 from .function_spec import has_wildcard as _has_wildcard
-from .name_index import cus_defining
+from .name_index import cus_defining, cus_with_file
 from .function_spec import name_matches as _name_matches
 from .function_spec import scopes_match as _scopes_match
 from .paths import ResolveError, resolve_library_path, resolve_process_path, resolve_process_paths
@@ -224,7 +224,12 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
             cus = picked[0]
         else:
             cus = mod.cus()
-            if len(cus) > BIG_MODULE_CUS and spec.file is None:
+            if len(cus) > BIG_MODULE_CUS and spec.file is not None:
+                # a file pattern: only the CUs whose line program names a matching file
+                withfile = cus_with_file(mod, lambda path: _file_matches(path, spec.file))
+                if withfile is not None:
+                    cus = [cu for cu in cus if cu.cu_offset in withfile]
+            elif len(cus) > BIG_MODULE_CUS:
                 # walking every DIE of libc's DWARF with pyelftools takes ~30 s: only the CUs that
                 # define a function of a matching name (name_index) or hold a matching symbol are read
                 picked = _cus_for_pattern(ctx, mod, spec.function)

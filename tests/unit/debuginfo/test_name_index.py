@@ -1,5 +1,6 @@
 """name_index's scan of .debug_info against pyelftools: per CU, the names it records are exactly the
-names (and linkage names) of the CU's subprogram definitions, for DWARF 4 and 5, C and C++."""
+names (and linkage names) of the CU's subprogram definitions, and its file list is the line program's,
+for DWARF 4 and 5, C and C++."""
 import pytest
 
 from conftest import build_target
@@ -29,9 +30,17 @@ def test_index_names_the_cus_defining_each_function(target, flags, tmp_path, mon
     assert index is not None
     for cu in mod.cus():
         want = _definitions(mod, cu)
-        have = {n for n, offs in index.items() if cu.cu_offset in offs}
+        have = {n for n, offs in index["names"].items() if cu.cu_offset in offs}
         assert have == want
+        ft = mod.file_table(cu)
+        first = 0 if ft.version >= 5 else 1
+        files = []
+        while ft.path(first + len(files)) is not None:
+            files.append(ft.path(first + len(files)))
+        assert index["files"][str(cu.cu_offset)] == files
     # cached per build-id, and the cached copy answers the same
     name_index._INDEX.pop(mod.elf.path, None)
     assert list(tmp_path.glob("stapy/names/*.json")) and name_index.name_index(mod) == index
-    assert name_index.cus_defining(mod, "ma?n") == set(index["main"])
+    assert name_index.cus_defining(mod, "ma?n") == set(index["names"]["main"])
+    assert name_index.cus_with_file(mod, lambda f: f.endswith(".c") or f.endswith(".cc")) == {
+        cu.cu_offset for cu in mod.cus()}
