@@ -249,7 +249,9 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
             funcs, inlines = _cache_matches(ctx, mod, cu, spec.function)
             ok = lambda f: _scopes_match(f, spec.scopes) and (
                 spec.file is None or not f.decl_file or _file_matches(f.decl_file, spec.file))
-            funcs = [f for f in funcs if ok(f)]
+            # PR12609: a function whose entry lies in a `.part.` symbol is the split-off tail of a
+            # partially inlined one, not an entry point [tapsets.cxx query_dwarf_func]
+            funcs = [f for f in funcs if ok(f) and not _is_part(ctx, f)]
             inlines = [f for f in inlines if ok(f)]
             if kind_filter not in ("any", "inline") or ctx.is_return:
                 inlines = []
@@ -271,9 +273,6 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
             for f in funcs:
                 if f.entry_pc in seen_entries:
                     continue
-                hit = ctx.ef.symbol_at(f.entry_pc)
-                if hit is not None and hit.offset == 0 and ".part." in hit.symbol.name:
-                    continue
                 seen_entries.add(f.entry_pc)
                 addr = f.entry_pc if (ctx.is_return or not skip) else prologue_end(mod, cu, f)
                 out.append(_site(ctx, "statement" if comp == "statement" else "function", addr, f.entry_pc,
@@ -290,6 +289,11 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
     for sym in _symtab_only(ctx, mod, spec, searched_cus, seen_entries):
         out.append(_site(ctx, "function", sym.address, sym.address, sym.name, None, sym.name, comp))
     return [s for s in out if s is not None]
+
+
+def _is_part(ctx: _Ctx, f: Function) -> bool:
+    hit = ctx.ef.symbol_at(f.entry_pc)
+    return hit is not None and ".part." in hit.symbol.name
 
 
 def _symtab_only(ctx: _Ctx, mod: DwarfModule | None, spec: FunctionSpec, searched_cus, seen_entries: set[int]):
