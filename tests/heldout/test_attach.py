@@ -41,7 +41,7 @@ probe process("{exe}").function("on_tick").return {{ printf("ret %d %d\\n", @ent
     truth, _ = split(out.read())
     _, got = split(p.stdout)
     assert p.returncode == 0 and p.stderr == "", p.stderr
-    assert len(got["tick"]) == 5
+    assert len(got["tick"]) == 5, (p.stdout, p.stderr)
     first = truth["tick"].index(got["tick"][0])
     assert got["tick"] == truth["tick"][first:first + 5]
     assert got["ctx"] == ["1 ticker"] * 5
@@ -49,6 +49,6 @@ probe process("{exe}").function("on_tick").return {{ printf("ret %d %d\\n", @ent
     for r in got["ret"]:
         n, ret = map(int, r.split())
         assert ret == 3 * n and f"{n} " in " ".join(got["tick"]) + " "
-    assert len(got["ret"]) >= 4
+    assert len(got["ret"]) >= 4, p.stdout
     n = int(truth["tick"][-1].split()[0]) + 1
     assert truth["sum"] == [str(3 * n * (n - 1) // 2)]

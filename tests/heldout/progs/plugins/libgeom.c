@@ -19,3 +19,13 @@ int poly_tagsum(const struct poly *p, int bias)
     for (int i = 0; i < p->n; i++) s += p->pts[i].tag;
     return s;
 }
+
+/* Runs from the library's constructor, before main: a probe on a linked library is armed by then
+   under stap (uprobes are registered on the file) and bpftrace. */
+#include <stdio.h>
+__attribute__((noinline)) int geom_setup(int level) { return level + geom_calls; }
+__attribute__((constructor)) static void geom_ctor(void)
+{
+    printf("truth setup 7\n");
+    geom_setup(7);
+}
