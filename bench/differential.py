@@ -357,6 +357,23 @@ int main(void) {
 }
 """
 
+# A linked library whose constructor calls the probed function before main: uprobes (stap, bpftrace) are
+# registered on the file and see those calls too.
+LIBCTOR = LIB + r"""
+__attribute__((constructor)) static void lib_ctor(void) { for (long i = 1; i <= 7; i++) lf(1000 * i); }
+"""
+
+USELIBCTOR = r"""
+#include <stdio.h>
+long lf(long x);
+int main(void) {
+    long a = 28000, r = 3 * 28000;
+    for (long i = 0; i < 300; i++) { r += lf(i); a += i; }
+    printf("truth lf_n 307\ntruth lf_a0 %ld\ntruth lf_r %ld\n", a, r);
+    return 0;
+}
+"""
+
 # name -> (sources, probes).  probes: (function, metrics, library-or-None); metrics from
 # n (entry count), a0 (sum of arg0), r (sum of the return value), rn (return count), s0 (count by str(arg0)).
 CASES = {
@@ -374,6 +391,7 @@ CASES = {
     "tailcall": ({"main.c": TAILCALL}, [("ta", "n a0 r rn", None), ("tb", "n a0 r rn", None)]),
     "signals": ({"main.c": SIGNALS}, [("sigf", "n a0 r rn", None), ("ripf", "n a0 r rn", None)]),
     "dlopen": ({"main.c": DLOPEN, "dl.c": LIB}, [("lf", "n a0 r", "lib")]),
+    "libctor": ({"main.c": USELIBCTOR, "lib.c": LIBCTOR}, [("lf", "n a0 r", "lib")]),
     "vfork": ({"main.c": VFORK}, [("step", "n a0 r rn", None)]),
     "cxxthrow": ({"main.cc": CXXTHROW}, [("catcher", "n r rn", None), ("plain", "r rn", None),
                                          ("thrower", "n rn", None)]),
