@@ -39,21 +39,23 @@ _PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _STRING_ESCAPES = frozenset("abtnvfr01234567\\x")
 
 # The common tokens in one match: the whitespace and comments before a token, then an
-# identifier, number, plain string or operator.  Anything else (an `$N`/`@N` argument,
-# a string with escapes or a newline, `%{`, an unclosed comment, a junk character, the
-# end of a pasted argument) is left to the character-at-a-time scanner.
+# identifier, number, one-line string or operator.  Anything else (an `$N`/`@N`
+# argument, a string with a newline or unclosed, `%{`, an unclosed comment, a junk
+# character, a pasted argument) is left to the character-at-a-time scanner.
 _FAST = re.compile(r"""
     ((?:[ \t\n\v\f\r]+ | \#[^\n]*\n? | //[^\n]*\n? | /\*[\s\S]*?\*/)*)
     (?:
         ([A-Za-z_][A-Za-z0-9_$]*)
       | ([$@](?![0-9#])[A-Za-z0-9_$]*)
       | ([0-9][A-Za-z0-9]*)
-      | "([^"\\\n]*)"
+      | "((?:[^"\\\n] | \\[^\n])*)"
       | (<<< | >>> | <<= | >>= | == | != | <= | >= | =~ | !~ | \+= | -= | \*= | /= | %= | &= | \^=
          | \|= | \.= | && | \|\| | \+\+ | -- | -> | << | >> | %[(?:)] | %(?!\{) | /(?!\*)
          | [!&'()*+,\-.:;<=>?\[\\\]^`{|}~])
     )?
 """, re.VERBOSE)
+
+_ESCAPE = re.compile(r"\\(.)")
 
 JUNK_NESTED_ARG = "invalid nested substitution of command line arguments"
 JUNK_UNCLOSED_QUOTE = "Could not find matching closing quote"
@@ -103,6 +105,7 @@ class Lexer:
         self.suspend = 0
         self.suspend_line = 1
         self.suspend_col = 1
+        self._next = self._fast().__next__
 
     # -- characters ---------------------------------------------------------
     def _peek(self, k: int = 0) -> str:
@@ -144,44 +147,64 @@ class Lexer:
             yield t
 
     def scan(self) -> Token | None:
-        if self.suspend:
-            t = self._scan(False)
-        else:
-            m = _FAST.match(self.buf, self.pos)
-            skipped = m.group(1)
-            if skipped:
-                nl = skipped.count("\n")
-                if nl:
-                    self.line += nl
-                    self.col = len(skipped) - skipped.rindex("\n")
-                else:
-                    self.col += len(skipped)
-            kind = m.lastindex
-            if kind is not None and kind > 1:
-                line, col = self.line, self.col
-                self.pos = end = m.end()
-                if kind == 5:  # a string: the quotes are not the token's text
-                    text = m.group(5)
-                    self.col += len(text) + 2
-                    kind = STRING
-                else:
-                    text = m.group(kind)
-                    self.col += end - m.start(kind)
-                    if kind == 2:
-                        kind = KEYWORD if text in self.keywords else IDENTIFIER
-                    elif kind == 3:
-                        kind = OPERATOR if text[0] == "@" else IDENTIFIER
-                    elif kind == 4:
-                        kind = NUMBER
+        """The next token, or None at the end (and ever after)."""
+        return self._next()
+
+    def _fast(self):
+        """The scanner as a generator (its state in locals while it runs the regex fast
+        path); hands over to `_scan` for whatever _FAST leaves, then picks up again."""
+        match = _FAST.match
+        file = self.file
+        keywords = self.keywords
+        escapes = _STRING_ESCAPES if self.check_x_escape else _STRING_ESCAPES - {"x"}
+        while True:
+            if self.suspend:
+                t = self._scan(False)
+                if t is not None:
+                    self.saw_tokens = True
+                yield t
+                continue
+            buf, pos, line, col = self.buf, self.pos, self.line, self.col
+            while True:
+                m = match(buf, pos)
+                start = m.end(1)
+                if start != pos:
+                    skipped = m.group(1)
+                    nl = skipped.count("\n")
+                    if nl:
+                        line += nl
+                        col = len(skipped) - skipped.rindex("\n")
                     else:
-                        kind = OPERATOR
+                        col += start - pos
+                    ws = True
+                else:
+                    ws = False
+                kind = m.lastindex
+                if kind == 1:
+                    break
+                pos = m.end()
+                text = m.group(kind)
+                if kind == 2:
+                    kind = KEYWORD if text in keywords else IDENTIFIER
+                elif kind == 5:
+                    kind = STRING
+                    if "\\" in text:
+                        text = _ESCAPE.sub(lambda e: e.group(0) if e.group(1) in escapes else e.group(1), text)
+                elif kind == 6:
+                    kind = OPERATOR
+                elif kind == 4:
+                    kind = NUMBER
+                else:
+                    kind = OPERATOR if text[0] == "@" else IDENTIFIER
                 self.saw_tokens = True
-                return Token(kind, text, self.file, line, col, ws_before=bool(skipped))
-            self.pos = m.end()
-            t = self._scan(bool(skipped))
-        if t is not None:
-            self.saw_tokens = True  # comments alone leave a file "empty", not "empty after preprocessing"
-        return t
+                yield Token(kind, text, file, line, col, ws_before=ws)
+                col += pos - start
+            # the character-at-a-time scanner takes this token
+            self.pos, self.line, self.col = start, line, col
+            t = self._scan(ws)
+            if t is not None:
+                self.saw_tokens = True  # comments alone leave a file "empty", not "empty after preprocessing"
+            yield t
 
     def _scan(self, ws: bool) -> Token | None:
         """The character-at-a-time scanner: stap's lexer::scan, `$N` pasting and all."""

@@ -57,6 +57,10 @@ class _Activation:
     cursor: int = 0
 
 
+# Active macro invocations at most (stap has no limit, and loops on a recursive macro).
+MAX_MACRO_DEPTH = 200
+
+
 def _is_op(t, text):
     return t is not None and t.kind == OPERATOR and t.text == text
 
@@ -288,6 +292,11 @@ class Preprocessor:
                     decl = self.library[name]
                 else:
                     return t
+                if len(self.acts) >= MAX_MACRO_DEPTH:
+                    # a macro that invokes itself: stap expands it forever; give up on the
+                    # whole expansion so that error recovery goes on with the file's text
+                    del self.acts[:]
+                    raise ParseError("macro expansion too deep (does a macro invoke itself?)", t)
                 new_act = _Activation(t, decl)
                 n = len(decl.params)
                 if n == 0 and decl.closure_params is not None:
