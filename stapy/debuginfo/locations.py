@@ -60,6 +60,7 @@ class Location:
     data: bytes = b""
     pieces: tuple = ()
     why: str = ""
+    fb: bool = False  # the expression used DW_OP_fbreg (stap gives its function a `_fb_N` local)
 
     @staticmethod
     def unavailable() -> "Location":
@@ -112,6 +113,7 @@ def translate_expr(parsed, frame_base: "Location | None", addr_size: int = 8, ra
     ops: list = []
     pieces: list = []
     cur: Location | None = None     # a register/implicit/value location awaiting a piece
+    uses_fb = any(op.op_name == "DW_OP_fbreg" for op in parsed or ())
     if not parsed:
         return Location.unavailable()
     for index, op in enumerate(parsed):
@@ -154,7 +156,7 @@ def translate_expr(parsed, frame_base: "Location | None", addr_size: int = 8, ra
         elif name == "DW_OP_pick":
             ops.append(("pick", args[0]))
         elif name == "DW_OP_stack_value":
-            cur = Location("value", ops=_fold(ops))
+            cur = Location("value", ops=_fold(ops), fb=uses_fb)
             ops = []
         elif name == "DW_OP_implicit_value":
             cur = Location("implicit", data=bytes(args[1]) if len(args) > 1 else bytes(args[0]))
@@ -180,10 +182,10 @@ def translate_expr(parsed, frame_base: "Location | None", addr_size: int = 8, ra
         else:
             return Location("unsupported", why=name)
     if pieces:
-        return Location("pieces", pieces=tuple(pieces))
+        return Location("pieces", pieces=tuple(pieces), fb=uses_fb)
     if cur is not None:
         return cur
-    return Location("memory", ops=_fold(ops))
+    return Location("memory", ops=_fold(ops), fb=uses_fb)
 
 
 def _parser_for(cu) -> DWARFExprParser:

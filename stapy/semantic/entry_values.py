@@ -137,7 +137,7 @@ def save_at_entry(resolver, p, scope) -> None:
     call = ProbeDraft(point=point, chain=list(p.chain), resolved=r, body=ast.Block([], tok=p.body.tok),
                       user_probe=p.user_probe, synthetic=True, tok=tok, file=p.file)
     call.derivation_point = p.point
-    prologue, mapping = [], {}
+    prologue, mapping, values = [], {}, []
     ret_tid = None
     for x in xs:
         what = "entry" if isinstance(x, ast.EntryOp) else x.name[1:] if isinstance(x, ast.TargetSymbol) else "cast"
@@ -154,6 +154,7 @@ def save_at_entry(resolver, p, scope) -> None:
         src = x.operand if isinstance(x, ast.EntryOp) else x
         value = clone(src)
         _copy_referents(src, value)
+        values.append(value)
         xt = x.tok
         if ret_tid is None:
             ret_tid = _tid_local(p, xt)
@@ -173,6 +174,14 @@ def save_at_entry(resolver, p, scope) -> None:
         mapping[id(x)] = _sym(tmp, xt)
     _replace(p.body, mapping)
     p.body.statements[1:1] = prologue  # after `_entry_tvar_tid = tid`
-    # resolve the captured expressions where they are evaluated: at the .call probe's pc, current registers
+    # resolve the captured expressions where they are evaluated: at the .call probe's pc, current registers.
+    # stap named the functions of `$var`/`$$parms` captures in the .return probe's walk: their copies
+    # reuse those names; @entry operands get theirs now (the -p2 listing, tv_functions)
+    copies = [(x, v) for x, v in zip(xs, values) if not isinstance(x, ast.EntryOp)]
+    for _, v in copies:
+        resolver.synth_skip |= {id(m) for m in walk(v)}
     resolver.probe(call)
+    for x, v in copies:
+        if getattr(v, "tv", None) is not None and getattr(x, "tv", None) is not None:
+            v.tv.fns = x.tv.fns
     d.probes.insert(d.probes.index(p), call)

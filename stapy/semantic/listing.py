@@ -55,11 +55,14 @@ def body_text(body, options_unoptimized: bool = False) -> str:
 
 
 def program_lines(program: Program, options) -> list[str]:
+    from stapy.semantic.tv_functions import extra_embeds, listing_entries
+
     out: list[str] = []
-    if program.embeds:
+    synthetic = listing_entries(program)  # stap's generated target-variable functions
+    embeds = ["%{" + e.code + "%}" for e in program.embeds] + extra_embeds(program, synthetic)
+    if embeds:
         out.append("# global embedded code")
-        for e in program.embeds:
-            out.append("%{" + e.code + "%}")
+        out += embeds
     if program.globals:
         out.append("# globals")
         for g in program.globals:
@@ -67,9 +70,13 @@ def program_lines(program: Program, options) -> list[str]:
             if options.verbose and g.init is not None:
                 line += " = " + _literal(g.init)
             out.append(line)
-    if program.functions:
+    if program.functions or synthetic:
         out.append("# functions")
-        for f in program.functions:
+        rows = [(f.mangled, f) for f in program.functions] + synthetic
+        for _, f in sorted(rows, key=lambda r: r[0]):
+            if isinstance(f, list):
+                out += f
+                continue
             out.append(function_sig(f))
             if f.locals:
                 out.append("  # locals")

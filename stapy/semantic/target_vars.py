@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from stapy.parser import ast
 from stapy.semantic.draft import Draft, walk
+from stapy.semantic import tv_functions
 from stapy.semantic.program import LONG, STRING
 
 _DWARF_KINDS = ("function", "inline", "statement", "label")
@@ -76,6 +77,7 @@ class Plan:
     access: Access | None = None
     text: str = ""
     items: list = field(default_factory=list)
+    fns: list = field(default_factory=list)  # stap's synthesized functions for the -p2 listing (tv_functions)
 
 
 # ----------------------------------------------------------------------------- the context of one probe
@@ -211,10 +213,10 @@ class ProbeScope:
             return tuple(out)
 
         if loc.kind in ("memory", "value"):
-            return Location(loc.kind, ops=fix_ops(loc.ops))
+            return Location(loc.kind, ops=fix_ops(loc.ops), fb=loc.fb)
         if loc.kind == "pieces":
             return Location("pieces", pieces=tuple((n, self.expand_cfa(p, tok) if p.kind != "unavailable" else p)
-                                                   for n, p in loc.pieces))
+                                                   for n, p in loc.pieces), fb=loc.fb)
         return loc
 
     def cfa_op(self, tok):
@@ -292,6 +294,13 @@ def _registers_ok(loc) -> bool:
         if op[0] in ("breg", "entry_reg") and not ok(op[1]):
             return False
     return True
+
+
+class _Unskipped:
+    """A stand-in with the node's token, so that `context` builds its plan without naming functions."""
+
+    def __init__(self, n):
+        self.tok = n.tok
 
 
 def _return_access(rtype, scope) -> Access:
@@ -607,6 +616,11 @@ class Resolver:
     def __init__(self, d: Draft):
         self.d = d
         self.guru = bool(getattr(d.options, "guru", False))
+        self.ticks = tv_functions.Ticks()
+        # nodes whose functions stap names elsewhere: @entry operands in the .return probe (named when
+        # the entry probe is expanded) and the entry probe's copies of in-order captures (named in the
+        # .return probe's walk)
+        self.synth_skip: set = set()
         self.entry_tick = 0  # stap's counter in gen_mapped_saved_return names
 
     def run(self):
@@ -648,6 +662,8 @@ class Resolver:
             if isinstance(n, ast.EntryOp):
                 for m in walk(n.operand):
                     inside_entry.add(id(m))
+        if scope.is_return:
+            self.synth_skip |= inside_entry
         for n in walk(p.body):
             if isinstance(n, ast.EntryOp) and getattr(n, "tv", None) is None:
                 self.entry(n, scope)
@@ -690,6 +706,7 @@ class Resolver:
             return False
         n.tv = plan
         n.type = typ
+        self.synth_node(n, plan)
         return True
 
     # -- one node --------------------------------------------------------------------------
@@ -759,9 +776,16 @@ class Resolver:
 
     # -- $$vars and friends ----------------------------------------------------------------
     def context(self, n, scope, name, pretty, entry):
+        if id(n) in self.synth_skip:
+            saved, self.ticks = self.ticks, tv_functions.Ticks()  # named already (see synth_skip)
+            try:
+                return self.context(_Unskipped(n), scope, name, pretty, entry)
+            finally:
+                self.ticks = saved
         if not scope.dwarf:
             return Plan("string", text=""), STRING
         items: list = []
+        fns: list = []
         if name == "$$return" and scope.is_return:
             rtype = scope.mod.return_type(scope.func)
             if rtype is not None:
@@ -769,9 +793,11 @@ class Resolver:
                     more = self.one_var_items(_return_access(rtype, scope), rtype, pretty)
                     items.append("return=")
                     items.extend(more)
-                except TvError:
-                    pass
-            return Plan("pretty", items=_merge(items)), STRING
+                    fns.append(self.synth_var("return", more, pretty))
+                except TvError as ex:
+                    if ex.message == "cannot process >64-bit values":
+                        self.ticks.take("tvar")
+            return Plan("pretty", items=_merge(items), fns=fns), STRING
         if name == "$$return":  # not a .return probe: stap looks for a local called `$return`
             ex = scope.unknown_local("$return", n.tok)
             ex.more = [(ex.message, n.tok)]
@@ -799,9 +825,42 @@ class Resolver:
                 more = self.one_var_items(acc, t, pretty)
                 items.append("=")
                 items.extend(more)
-            except TvError:
+                fns.append(self.synth_var(vname, more, pretty))
+            except TvError as ex:
                 items.append("=?")
-        return Plan("pretty", items=_merge(items)), STRING
+                if ex.message == "cannot process >64-bit values":  # stap had named the function already
+                    if base[0] == "loc" and base[1].fb:
+                        self.ticks.take("local")
+                    self.ticks.take("tvar")
+        return Plan("pretty", items=_merge(items), fns=fns), STRING
+
+    def synth_var(self, name, items, pretty):
+        """stap's function for one variable of $$vars (a tvar_get) or $$vars$ (a pretty print)."""
+        if pretty:
+            return tv_functions.pretty(self.ticks, items)
+        return tv_functions.tvar_get(self.ticks, name, items[0][1])
+
+    def synth_node(self, n, plan):
+        """stap's functions for a resolved $var / $var$ / @cast / @var node (context ones are made
+        by `context`)."""
+        if plan.fns or plan.kind not in ("long", "pretty") or id(n) in self.synth_skip:
+            return
+        if isinstance(n, ast.TargetSymbol):
+            if n.name.startswith("$$") or (plan.kind == "long" and plan.access.base[0] in ("sdt", "reg", "const")):
+                return
+            name = n.name[1:]
+            if plan.kind == "long":
+                plan.fns = [tv_functions.tvar_get(self.ticks, name, plan.access)]
+            else:
+                plan.fns = [tv_functions.pretty(self.ticks, plan.items)]
+        elif isinstance(n, ast.CastOp):
+            if plan.kind == "long":
+                plan.fns = [tv_functions.cast_get(self.ticks, plan.access)]
+            else:
+                plan.fns = [tv_functions.pretty(self.ticks, plan.items, params=("pointer",))]
+        elif isinstance(n, ast.AtVar) and plan.kind == "long":
+            fn = tv_functions.tvar_get(self.ticks, n.name.partition("@")[0], plan.access)
+            plan.fns = [fn]
 
     def one_var_items(self, acc, t, pretty):
         if pretty:

@@ -42,6 +42,20 @@ def listing(stdout: str, binary: Path, source: Path) -> list[str]:
     return out
 
 
+def functions(stdout: str, binary: Path, source: Path) -> list[str]:
+    """The -p2 "# global embedded code" and "# functions" sections (signatures and locals)."""
+    out, section = [], None
+    for line in stdout.splitlines():
+        if line.startswith("# ") and not line.startswith("#  "):
+            section = line
+            if line in ("# global embedded code", "# functions"):
+                out.append(line)
+            continue
+        if section in ("# global embedded code", "# functions"):
+            out.append(normalize(line, binary, source))
+    return out
+
+
 def normalize(text: str, binary: Path, source: Path) -> str:
     return text.replace(str(source), "@SRC@").replace(str(binary), "@BIN@")
 
@@ -53,7 +67,8 @@ def main():
         source = next(BUILD.glob(binary.name + ".c"))
         r = subprocess.run([STAP, "-p2", "-e", script.replace("@BIN@", str(binary))], capture_output=True, text=True)
         rec[name] = {"ok": r.returncode == 0, "errors": first_errors(r.stderr, binary, source),
-                     "listing": listing(r.stdout, binary, source) if r.returncode == 0 else []}
+                     "listing": listing(r.stdout, binary, source) if r.returncode == 0 else [],
+                     "functions": functions(r.stdout, binary, source) if r.returncode == 0 else []}
     (HERE / "errors.json").write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
 
 

@@ -1,0 +1,195 @@
+"""The functions stap synthesizes for target expressions, as its -p2 listing shows them.
+
+stap turns each `$var` into a call of a generated function [tapsets.cxx dwarf_var_expanding_visitor]:
+    __private_<file>_dwarf_tvar_get_<name>_<tick>:long ()          a $var / $var->f / $return read
+    __private_<file>_dwarf_pretty_print_<tick>:string ()          a $var$ / $$parms$ entry
+    __private_<file>_dwarf_pretty_print_deref_<tick>:long ()      one scalar read of a pretty print
+    __private_<file>_dwarf_cast_get_cast_<tick>:long (pointer:long)   an @cast(...)->f read
+each counter counting in expansion order over the whole session, and a function that reads through the
+frame base has a local `_fb_<n>` (loc2stap's new_local counter).  Pass 2's duplicate-function
+elimination then merges functions with equal bodies (the first in name order stays; a merged
+pretty_print_deref can make two pretty prints equal in the next round), and unused ones go.
+
+stapy does not generate these functions (codegen lowers the plans directly); resolution records them
+on each plan (`plan.fns`, a list of SynthFn) and the -p2 listing prints them (listing_entries).
+Covered: $var reads, pretty prints, $$vars/$$parms/$$locals, $return at a .return probe, @cast;
+values captured at entry for .return probes are not listed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SynthFn:
+    name: str  # unmangled: _dwarf_tvar_get_x_0
+    ret: str = "long"
+    params: tuple = ()
+    locals: tuple = ()
+    key: str = ""  # the body, as far as equality goes (children by their current names)
+    children: list = field(default_factory=list)
+
+
+class Ticks:
+    """stap's static counters, one per kind of synthesized name."""
+
+    def __init__(self):
+        self.n = {"tvar": 0, "pretty": 0, "deref": 0, "local": 0, "cast": 0, "atvar": 0}
+
+    def take(self, kind: str) -> int:
+        v = self.n[kind]
+        self.n[kind] += 1
+        return v
+
+
+def _uses_fb(acc) -> bool:
+    return acc.base[0] == "loc" and getattr(acc.base[1], "fb", False)
+
+
+def _read_key(acc) -> tuple:
+    """What of the final read shows in stap's body text: the size, and the signedness only where a
+    register value is narrowed (shifts vs. a mask); @uderef(N, ...) looks the same either way."""
+    r = acc.read
+    if r[0] == "f32":
+        r = ("int", 4, False)
+    if r[0] == "int":
+        in_register = acc.base[0] == "loc" and acc.base[1].kind == "register" and not acc.steps
+        if r[1] >= 8 or not in_register:
+            return ("int", r[1])
+    return r
+
+
+def access_key(acc, local: str | None) -> str:
+    base = acc.base
+    if base[0] == "loc":
+        b = ("loc", base[1].kind, base[1].ops, base[1].regno, base[1].data, base[1].pieces)
+    elif base[0] == "expr":
+        b = ("expr",)
+    else:
+        b = tuple(x for x in base if isinstance(x, (str, int)))
+    steps = tuple(s if not (s[0] == "index" and not isinstance(s[2], int)) else ("index", s[1], "?")
+                  for s in acc.steps)
+    return repr((b, steps, _read_key(acc), local))
+
+
+def _local(ticks: Ticks, acc) -> tuple:
+    return (f"_fb_{ticks.take('local')}",) if _uses_fb(acc) else ()
+
+
+def tvar_get(ticks: Ticks, name: str, acc) -> SynthFn:
+    locals_ = _local(ticks, acc)
+    return SynthFn(f"_dwarf_tvar_get_{name}_{ticks.take('tvar')}", locals=locals_,
+                   key=access_key(acc, locals_[0] if locals_ else None))
+
+
+def cast_get(ticks: Ticks, acc) -> SynthFn:
+    return SynthFn(f"_dwarf_cast_get_cast_{ticks.take('cast')}", params=("pointer",), key=access_key(acc, None))
+
+
+def pretty(ticks: Ticks, items: list, params: tuple = ()) -> SynthFn:
+    """One dwarf_pretty_print function over `items` (str or (fmt, Access)); a deref per scalar."""
+    fn = SynthFn(f"_dwarf_pretty_print_{ticks.take('pretty')}", ret="string", params=params)
+    parts = []
+    for it in items:
+        if isinstance(it, str):
+            parts.append(it)
+            continue
+        fmt, acc = it
+        locals_ = _local(ticks, acc)
+        child = SynthFn(f"_dwarf_pretty_print_deref_{ticks.take('deref')}", locals=locals_,
+                        key=access_key(acc, locals_[0] if locals_ else None))
+        fn.children.append(child)
+        parts.append((fmt, child))
+    fn.key = parts  # resolved against the children's current names when merging
+    return fn
+
+
+# ------------------------------------------------------------------------------------ the listing
+def _all(fns):
+    for f in fns:
+        yield f
+        yield from _all(f.children)
+
+
+def _plans_of(program):
+    from stapy.semantic.draft import walk
+
+    for p in program.probes:
+        for n in walk(p.body):
+            plan = getattr(n, "tv", None)
+            if plan is not None and getattr(plan, "fns", None):
+                yield p, plan
+
+
+def listing_entries(program) -> list[tuple[str, list[str]]]:
+    """(mangled name, -p2 lines) of the synthesized functions still called, after stap's merging."""
+    from stapy.semantic.resolve_symbols import detox_path
+
+    fns: dict[int, tuple[str, SynthFn]] = {}
+    floats = False
+    entry_tid = False
+    from stapy.semantic.draft import walk
+
+    for p in program.probes:  # values captured at entry are kept per tid() [gen_mapped_saved_return]
+        entry_tid = entry_tid or any(getattr(getattr(n, "tv", None), "kind", None) == "tid" for n in walk(p.body))
+    for p, plan in _plans_of(program):
+        tok = getattr(p, "tok", None)
+        fname = getattr(tok, "file", None) or "<input>"
+        fname = getattr(fname, "name", fname)
+        prefix = f"__private_{detox_path(str(fname))}"
+        for f in _all(plan.fns):
+            fns[id(f)] = (prefix + f.name, f)
+        if plan.kind == "long" and plan.access is not None and plan.access.read[0] == "f32":
+            floats = True
+    names = {i: m for i, (m, _) in fns.items()}
+    alive = dict(fns)
+    while True:  # semantic_pass_opt6, repeated while it merges
+        seen: dict = {}
+        merged = False
+        for i, (m, f) in sorted(alive.items(), key=lambda kv: kv[1][0]):
+            key = _body(f, names)
+            if key in seen:
+                for j in names:
+                    if names[j] == m:
+                        names[j] = seen[key]
+                del alive[i]
+                merged = True
+            else:
+                seen[key] = m
+        if not merged:
+            break
+    out = []
+    for m, f in sorted(alive.values(), key=lambda x: x[0]):
+        params = ", ".join(f"{q}:long" for q in f.params)
+        lines = [f"{m}:{f.ret} ({params})"]
+        if f.locals:
+            lines.append("  # locals")
+            lines += [f"  {v}:long" for v in f.locals]
+        out.append((m, lines))
+    if floats and not any(f.name == "fp32_to_fp64" for f in program.functions):
+        out.append(("__global_fp32_to_fp64__overload_0", ["fp32_to_fp64:long (input:long)"]))
+    if entry_tid and not any(f.name == "tid" for f in program.functions):
+        out.append(("__global_tid__overload_0", ["tid:long ()"]))
+    return out
+
+
+def _body(f: SynthFn, names: dict) -> str:
+    if isinstance(f.key, list):
+        parts = [x if isinstance(x, (str, tuple)) and not (isinstance(x, tuple) and isinstance(x[1], SynthFn))
+                 else (x[0], names[id(x[1])]) for x in f.key]
+        return repr((f.ret, f.params, parts))
+    return repr((f.ret, f.params, f.key))
+
+
+def extra_embeds(program, synthetic) -> list[str]:
+    """stap's floatingpoint.stp opens with `%{ #include "softfloat.c" %}`: -p2 shows it once any of its
+    functions is in the program (fp32_to_fp64 for a float target variable included).  stapy's copy of
+    the tapset has native bodies and no such block, so the listing adds it."""
+    def from_fp_tapset(f):
+        src = getattr(f, "file", None)
+        return str(getattr(src, "name", src) or "").endswith("floatingpoint.stp")
+
+    if any(m == "__global_fp32_to_fp64__overload_0" for m, _ in synthetic) or \
+            any(from_fp_tapset(f) for f in program.functions):
+        return ['%{\n#include "softfloat.c"\n%}']
+    return []
