@@ -85,7 +85,7 @@ def _atvar(e: A.AtVar) -> str:
 
 
 _EXPR = {
-    A.NumberLit: lambda e: str(e.value),
+    A.NumberLit: lambda e: f"{e.value:#x}" if e.hex else str(e.value),  # hex: derived addresses (stap prints them so)
     A.StringLit: lambda e: _str_lit(e.value),
     A.Symbol: lambda e: e.name,
     A.TargetSymbol: lambda e: ("&" if e.addressof else "") + e.name + _components(e.components),
