@@ -582,6 +582,11 @@ def _flat_members(s) -> list:
     return out
 
 
+def _unreadable_as_unknown(items) -> list:
+    """Items over an unlocatable variable (base 'unavailable') print "?" in their place."""
+    return [x if isinstance(x, str) or x[1].base[0] != "unavailable" else "?" for x in items]
+
+
 def _merge(items) -> list:
     out = []
     for x in items:
@@ -755,7 +760,13 @@ class Resolver:
         die = scope.find_variable(var)
         if die is None:
             raise scope.unknown_local(var, n.tok)
-        base = scope.location_of(die, var, n.tok)
+        try:
+            base = scope.location_of(die, var, n.tok)
+        except TvError:
+            if not pretty:
+                raise
+            # stap's pretty printer reads each scalar in a try of its own: one it cannot locate is "?"
+            return self.finish(Access(("unavailable",)), scope.type_of_die(die), comps, pretty, n)
         acc = Access(base, entry=entry and scope.is_return, site_address=scope.pc)
         return self.finish(acc, scope.type_of_die(die), comps, pretty, n)
 
@@ -765,8 +776,9 @@ class Resolver:
             a2, t = apply_components(acc, ctype, plain, n.tok, False, pretty=True) if plain else (acc, ctype)
             if plain and a2.read[0] == "bits":
                 enc = t.strip().encoding if t is not None else None
-                return Plan("pretty", items=[("%u" if enc in ("unsigned", "unsigned_char") else "%i", a2)]), STRING
-            items = _merge(pretty_items(a2, t, pretty == "$$"))
+                items = [("%u" if enc in ("unsigned", "unsigned_char") else "%i", a2)]
+                return Plan("pretty", items=_unreadable_as_unknown(items)), STRING
+            items = _merge(_unreadable_as_unknown(pretty_items(a2, t, pretty == "$$")))
             return Plan("pretty", items=items), STRING
         acc, t = apply_components(acc, ctype, plain, n.tok, getattr(n, "addressof", False))
         if getattr(n, "addressof", False) and not any(st[0] == "deref" for st in acc.steps) and (
@@ -820,7 +832,12 @@ class Resolver:
                 items.append("=[...]")
                 continue
             try:
-                base = scope.location_of(die, vname, n.tok)
+                try:
+                    base = scope.location_of(die, vname, n.tok)
+                except TvError:
+                    if not pretty:
+                        raise
+                    base = ("unavailable",)  # as in dwarf_var: each scalar of the pretty print is "?"
                 acc = Access(base, entry=entry and scope.is_return, site_address=scope.pc)
                 more = self.one_var_items(acc, t, pretty)
                 items.append("=")
@@ -864,7 +881,7 @@ class Resolver:
 
     def one_var_items(self, acc, t, pretty):
         if pretty:
-            return pretty_items(acc, t, pretty == "$$")
+            return _merge(_unreadable_as_unknown(pretty_items(acc, t, pretty == "$$")))
         a, _ = apply_components(acc, t, [], None, False)
         return [("%#x", a)]
 

@@ -96,7 +96,7 @@ def pretty(ticks: Ticks, items: list, params: tuple = ()) -> SynthFn:
             continue
         fmt, acc = it
         locals_ = _local(ticks, acc)
-        child = SynthFn(f"_dwarf_pretty_print_deref_{ticks.take('deref')}", locals=locals_,
+        child = SynthFn(f"_dwarf_pretty_print_deref_{ticks.take('deref')}", params=params, locals=locals_,
                         key=access_key(acc, locals_[0] if locals_ else None))
         fn.children.append(child)
         parts.append((fmt, child))

@@ -87,4 +87,17 @@ CASES = [
      'probe process("@BIN@").statement("work@*:8") { println($a) }'),
     ("ok_entry_value_context", "tv_entry.c", O2,
      'probe process("@BIN@").statement("work@*:7") { println($$parms, @defined($a) ? 1 : 2, $b) }'),
+    # the -p2 "# functions" section: stap's synthesized functions, their numbering, locals and merging
+    ("ok_fns_cast_atvar", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println(@cast($n, "struct node")->id, @cast($n, "node_t")->in->a,'
+     ' @var("global_counter"), @var("global_node")->id, @cast($n, "struct inner")$) }'),
+    ("ok_fns_two_probes_O2", "tv_struct.c", O2,
+     'probe process("@BIN@").function("walk") { println($p, $depth, $p->id, $$parms) }'
+     ' probe process("@BIN@").function("add") { println($a, $b, $$vars$) }'),
+    ("ok_fns_defined_and_elided", "tv_struct.c", O0,
+     'probe process("@BIN@").function("add") { x = $sum; println(@defined($a) ? $a : 0, @defined($zz) ? 1 : $b) }'),
+    ("ok_fns_statement", "tv_entry.c", O2,
+     'probe process("@BIN@").statement("work@*:7") { println($b, $$locals, $$parms$) }'),
+    ("ok_fns_float_return_entry", "tv_float.c", O2,
+     'probe process("@BIN@").function("mid").return { println($k, @entry($p->d), $return, $$parms) }'),
 ]
