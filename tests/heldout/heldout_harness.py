@@ -35,6 +35,7 @@ RECIPES = {
     "sdt": [("gcc", "sdt", ["sdt.c"], [])],
     "shapes": [("g++", "shapes", ["shapes.cc"], [])],
     "attach": [("gcc", "ticker", ["ticker.c"], [])],
+    "spawn": [("gcc", "spawner", ["spawner.c"], []), ("gcc", "job", ["job.c"], [])],
 }
 
 
