@@ -24,6 +24,7 @@ class Dispatcher:
     def __init__(self, engine):
         self.e = engine
         self.regs = arch.Regs()
+        self.parked: set[int] = set()  # threads _stop_others stopped whose report is not served yet
 
     # -- entry point ----------------------------------------------------------
     def handle(self, tid: int, status: int) -> None:
@@ -377,19 +378,57 @@ class Dispatcher:
         th.pending_signal = 0
 
     def inplace_step(self, th: Thread, bp, regs) -> None:
+        """The fallback (arch.plan_step says which instructions need it): put the original byte
+        back, single-step it where it is, re-insert the int3.  Every other thread of the address
+        space is stopped first, so none runs through the window untrapped; their stops are served
+        once the int3 is back."""
         proc = th.process
         addr = bp.address
-        proc.write(addr, bp.orig)
-        regs[arch.RIP] = addr
-        pt.setregs(th.tid, regs)
+        others = self._stop_others(th)
         try:
-            ok = self._step_wait(th, addr, addr, lambda r: None)
+            proc.write(addr, bp.orig)
+            regs[arch.RIP] = addr
+            pt.setregs(th.tid, regs)
+            try:
+                ok = self._step_wait(th, addr, addr, lambda r: None)
+            finally:
+                if bp.address in proc.breakpoints and proc.memfd >= 0:
+                    proc.write(addr, bytes([arch.INT3]))
+            if ok:
+                self.resume(th.tid, th.pending_signal)
+                th.pending_signal = 0
         finally:
-            if bp.address in proc.breakpoints and proc.memfd >= 0:
-                proc.write(addr, bytes([arch.INT3]))
-        if ok:
-            self.resume(th.tid, th.pending_signal)
-            th.pending_signal = 0
+            for tid, status in others:
+                self.parked.discard(tid)
+                self.handle(tid, status)
+
+    def _stop_others(self, th: Thread) -> list[tuple[int, int]]:
+        """PTRACE_INTERRUPT every other running thread of th's process and wait for each stop;
+        returns the (tid, status) reports, to be handled as usual afterwards (our interrupt's
+        PTRACE_EVENT_STOP resumes; a breakpoint hit, signal or exit reported first is kept)."""
+        e = self.e
+        stopped = []
+        for t in list(th.process.threads.values()):
+            if t is th or t.exiting or t.tid in e.held or t.tid in self.parked:
+                continue
+            try:
+                pt.interrupt(t.tid)
+            except ProcessLookupError:
+                continue
+            stopped.append(t.tid)
+        reports = []
+        for tid in stopped:
+            while True:
+                try:
+                    _, status = pt.waitpid(tid, pt.WALL)
+                except InterruptedError:
+                    continue
+                except ChildProcessError:
+                    break
+                reports.append((tid, status))
+                self.parked.add(tid)
+                break
+        return reports
 
 
 def syscall_entry(tid: int, regs) -> bool:

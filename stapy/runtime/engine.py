@@ -45,8 +45,9 @@ next hooks deadline) so timers and Python's signal handlers run while tracees ar
 waitpid is woken by SIGALRM (ITIMER_REAL: the driver must not use it while the engine runs).
 Limits: shadow stacks hold 64 frames per thread (uretprobe.SHADOW_DEPTH, the kernel's uretprobe
 nesting limit: deeper returns are silently not probed, as under stap), the return pool `maxactive`
-instances per process (beyond: a miss); in-place stepping (VEX RIP-relative first instructions) is not
-thread-safe.
+instances per process (beyond: a miss).  In-place stepping (the fallback: a RIP-relative instruction
+leaving no scratch register, or a push whose stack slot is unwritable) first stops every other thread
+of the process (dispatch.inplace_step), so none runs through the restored bytes.
 
 `hooks` (given to Engine() to see the target's own process_begin at launch/attach, or to run())
 is any object; the engine calls whichever of these it has:

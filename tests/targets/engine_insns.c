@@ -15,7 +15,7 @@ long i_push(long x);   /* push %r12 */
 long i_sub(long x);    /* sub $0x1000,%rsp */
 long i_ret(long x);    /* ret */
 long i_mov(long x);    /* mov value(%rip),%rax */
-long i_vex(long x);    /* vmovq value(%rip),%xmm0: VEX + RIP-relative, stepped in place */
+long i_vex(long x);    /* vmovq value(%rip),%xmm0: VEX + RIP-relative, out of line via a scratch register */
 
 asm(".text\n"
     ".globl i_call\ni_call: call helper\n add $1, %rax\n ret\n"

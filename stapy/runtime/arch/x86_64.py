@@ -43,6 +43,7 @@ _md.detail = True
 _PUSH_REGS = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
               "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
 # candidates for the RIP-relative scratch register, modrm.rm encodings
+_LEGACY_PREFIXES = frozenset((0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67))
 _SCRATCH = [("rax", 0), ("rcx", 1), ("rdx", 2), ("rbx", 3), ("rsi", 6), ("rdi", 7)]
 _FAMILY = {}
 for fam, names in {
@@ -117,8 +118,15 @@ def _plan_xol(insn, raw: bytes, text: str) -> StepPlan:
         return StepPlan(OP_XOL, n, xol_code=raw, fix=fix, text=text)
     # RIP-relative operand: rewrite [rip+disp32] as [scratch+disp32] with scratch = orig + len
     # (uprobes' trick), the scratch register being one the instruction does not touch.
-    if raw[0] in (0xC4, 0xC5, 0x62) or any(b in (0xC4, 0xC5, 0x62) for b in raw[:insn.modrm_offset]):
-        return StepPlan(OP_INPLACE, n, text=text)  # VEX/EVEX: not rewritten, step in place
+    # VEX/EVEX (C4/C5/62 after the legacy prefixes: never LES/LDS/BOUND in 64-bit mode) carry
+    # REX.B inverted in their payload: C5 has none (rm is one of the low 8), C4 and 62 have B-bar
+    # at bit 5 of the byte after the escape.  EVEX's disp8*N compression only applies to mod=01.
+    vex_pos = None
+    i = 0
+    while i < insn.modrm_offset and raw[i] in _LEGACY_PREFIXES:
+        i += 1
+    if i < insn.modrm_offset and raw[i] in (0xC4, 0xC5, 0x62):
+        vex_pos = i
     read, written = insn.regs_access()
     used = {_FAMILY.get(insn.reg_name(r)) for r in list(read) + list(written)}
     modrm = insn.modrm
@@ -126,7 +134,7 @@ def _plan_xol(insn, raw: bytes, text: str) -> StepPlan:
     code = bytearray(raw)
     # find REX (0x40-0x4f) immediately before the opcode bytes
     rex_pos = None
-    for i in range(insn.modrm_offset):
+    for i in range(vex_pos if vex_pos is not None else insn.modrm_offset):
         if 0x40 <= code[i] <= 0x4F:
             rex_pos = i
     rex_r = bool(rex_pos is not None and code[rex_pos] & 4)
@@ -136,6 +144,8 @@ def _plan_xol(insn, raw: bytes, text: str) -> StepPlan:
         code[insn.modrm_offset] = 0x80 | (modrm & 0x38) | enc  # mod=10 rm=enc, disp32 kept
         if rex_pos is not None:
             code[rex_pos] &= ~1  # clear REX.B
+        if vex_pos is not None and code[vex_pos] in (0xC4, 0x62):
+            code[vex_pos + 1] |= 0x20  # B-bar set: REX.B clear
         return StepPlan(OP_XOL, n, reg=REG_INDEX[name], xol_code=bytes(code), fix=fix, text=text)
     return StepPlan(OP_INPLACE, n, text=text)
 
