@@ -105,7 +105,8 @@ class Lexer:
         self.suspend = 0
         self.suspend_line = 1
         self.suspend_col = 1
-        self._next = self._fast().__next__
+        # scan(): the next token, or None at the end (and ever after)
+        self.scan = self._fast().__next__
 
     # -- characters ---------------------------------------------------------
     def _peek(self, k: int = 0) -> str:
@@ -145,10 +146,6 @@ class Lexer:
             if t is None:
                 return
             yield t
-
-    def scan(self) -> Token | None:
-        """The next token, or None at the end (and ever after)."""
-        return self._next()
 
     def _fast(self):
         """The scanner as a generator (its state in locals while it runs the regex fast

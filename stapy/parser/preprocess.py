@@ -248,6 +248,7 @@ class Preprocessor:
 
     def __init__(self, lexer, cfg: PPConfig, library_macros=None, warn=None):
         self.lexer = lexer
+        self.lexer_scan = lexer.scan
         self.cfg = cfg
         self.library = library_macros if library_macros is not None else {}
         self.warn = warn
@@ -399,7 +400,7 @@ class Preprocessor:
         """The next token after preprocessing, or None at the end."""
         if not self.acts and not self.pp_state:
             # fast path: straight from the lexer unless the token is a preprocessor word
-            t = self.lexer.scan()
+            t = self.lexer_scan()
             if t is None or t.kind != OPERATOR or t.text[0] not in "%@":
                 return t
             self.pushback = t

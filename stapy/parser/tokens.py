@@ -213,6 +213,7 @@ def parse(ctx, driver):
     feed = driver.feed
     actions = driver.actions
     stack = driver.stack
+    values = driver.values
     pending = ctx.pending
     pp_next = ctx.pp.next
     special = _SPECIAL
@@ -249,6 +250,11 @@ def parse(ctx, driver):
                     ctx.prev2 = ctx.prev
                     ctx.prev = term
                     lt = LarkToken(term, tok.text, tok, ctx.private_decl)
+                    act = accepted[term]
+                    if act >= 0:  # a plain shift: no need for the driver's loop
+                        stack.append(act)
+                        values.append(lt)
+                        continue
         except ParseError as e:
             e.from_lexer = True
             raise
