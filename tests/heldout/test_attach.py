@@ -15,7 +15,8 @@ from heldout_harness import build, split, stap
 def test_attach_and_detach(opt, tmp_path):
     exe = build("attach", opt) / "ticker"
     out = open(tmp_path / "out", "w+")
-    prog = subprocess.Popen([str(exe), "150"], stdout=out)
+    stop = tmp_path / "stop"
+    prog = subprocess.Popen([str(exe), "6000", str(stop)], stdout=out)
     try:
         for _ in range(200):
             out.seek(0)
@@ -32,6 +33,8 @@ probe process("{exe}").function("on_tick") {{
 probe process("{exe}").function("on_tick").return {{ printf("ret %d %d\\n", @entry($t->n), $return) }}
 '''
         p = stap(script, "-x", str(prog.pid), timeout=30)
+        assert prog.poll() is None, "the program ended before the session"
+        stop.write_text("")
         assert prog.wait(timeout=30) == 0
     finally:
         if prog.poll() is None:

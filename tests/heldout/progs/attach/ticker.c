@@ -1,4 +1,5 @@
-/* A long-running program for -x attach: prints its pid, then ticks every 10 ms until it has seen STOP ticks. */
+/* A long-running program for -x attach: prints its pid, then ticks every 10 ms until it has seen STOP ticks
+   or the file argv[2] exists. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -14,7 +15,7 @@ int main(int argc, char **argv)
     printf("pid %d\n", getpid());
     struct tick t = { 0, "warmup" };
     long sum = 0;
-    for (t.n = 0; t.n < stop; t.n++) {
+    for (t.n = 0; t.n < stop && !(argc > 2 && access(argv[2], F_OK) == 0); t.n++) {
         t.phase = t.n < 20 ? "warmup" : "steady";
         printf("truth tick %ld %s 3\n", t.n, t.phase);
         sum += on_tick(&t, 3);
