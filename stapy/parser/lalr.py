@@ -14,9 +14,9 @@ child passing it through), and skips the callback entirely for the unit
 """
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
+import zlib
 
 GRAMMAR = os.path.join(os.path.dirname(__file__), "grammar.lark")
 FORMAT = "stapy-lalr-1"
@@ -64,10 +64,9 @@ class Tables:
 
 
 def _grammar_digest() -> str:
-    h = hashlib.sha256(FORMAT.encode())
     with open(GRAMMAR, "rb") as f:
-        h.update(f.read())
-    return h.hexdigest()[:20]
+        text = FORMAT.encode() + f.read()
+    return f"{zlib.crc32(text):08x}{len(text):x}"
 
 
 def _from_lark() -> dict:
@@ -155,8 +154,9 @@ def tables() -> Tables:
     if data is None:
         data = _from_lark()
         data["grammar"] = digest
-        blob = marshal.dumps(data)
-        data["digest"] = hashlib.sha256(blob).hexdigest()[:16]
+        import hashlib
+
+        data["digest"] = hashlib.sha256(marshal.dumps(data)).hexdigest()[:16]
         if path is not None:
             tmp = f"{path}.{os.getpid()}"
             try:

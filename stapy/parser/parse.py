@@ -74,8 +74,6 @@ def _diag_from(pe: ParseError, last: Token | None, name: str) -> Diagnostic:
 def parse_source(source: SourceFile, options=None, *, library_macros=None, user_file=True,
                  privileged=None, used_args=None, macro_file=False) -> FileResult:
     """Parse `source`; never raises ParseError (errors come back as diagnostics)."""
-    from stapy.parser.syntax_errors import message_for
-
     parser = _parser()
     diags: list[Diagnostic] = []
 
@@ -107,8 +105,6 @@ def parse_source(source: SourceFile, options=None, *, library_macros=None, user_
 
 
 def _parse_items(source, ctx, pp, lexer, diags, parser, user_file, macro_file) -> FileResult:
-    from stapy.parser.syntax_errors import message_for
-
     result = FileResult(None, diags)
 
     if macro_file:
@@ -139,6 +135,8 @@ def _parse_items(source, ctx, pp, lexer, diags, parser, user_file, macro_file) -
                 items.extend(group)
             break
         except lalr.LalrError as e:
+            from stapy.parser.syntax_errors import message_for  # only a script with errors needs it
+
             tok = getattr(e.token, "stap", None)
             try:
                 pe = message_for(e, tok, ctx)
