@@ -268,8 +268,8 @@ class Engine:
         if proc.xol is not None:
             cxxunwind.install(self, proc)
             libraries.install(self, proc)
-        if not proc.entry_hooked:
-            self._hook_entry(proc, thread)
+        if not proc.entry_hooked and any(p.kind not in bpmod.SYSCALL_KINDS for p in self.probes):
+            self._hook_entry(proc, thread)  # (syscall probes alone need no XOL area, no int3)
 
     def _hook_entry(self, proc: Process, thread: Thread) -> None:
         """Stop once at the program's entry point: by then ld.so has mapped the DT_NEEDED libraries,

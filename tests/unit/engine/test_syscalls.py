@@ -227,3 +227,42 @@ def test_group_stop_and_continue_lose_no_syscall(S, watchdog, exe, hot, tmp_path
     assert reason == "exited" and e.target_status == 0
     n = int(re.match(r"done (\d+) ok\n$", out[0]).group(1))
     assert S.ent[110] == n and S.rcnt[110] == n
+
+
+def test_attach_detach_in_syscall_heavy_process_leaves_it_as_found(S, watchdog, exe, tmp_path):
+    """-x five times in a row on a process that lives in syscalls: each detach finds threads at
+    syscall-stops and must leave none there (no tracer, not stopped, its getppid still right)."""
+    import os
+    import subprocess
+    import time
+
+    stop = tmp_path / "stop"
+    proc = subprocess.Popen([exe, "wait", str(stop)], stdout=subprocess.PIPE, text=True)
+    watchdog.pids.append(proc.pid)
+    try:
+        time.sleep(0.1)
+        maps = open(f"/proc/{proc.pid}/maps").read()
+        for _ in range(5):
+            e = watchdog.watch(Engine())
+            e.add_syscall_probe(S["sys_entry"], "syscall", 0)
+            e.add_syscall_probe(S["sys_exit"], "syscall.return", 1)
+            e.attach(proc.pid)
+            assert all(p.xol is None and not p.breakpoints for p in e.procs.values())  # nothing injected
+            deadline = time.monotonic() + 0.15
+            while time.monotonic() < deadline:
+                assert e.poll(0.05) is None
+            e.detach_all()
+            assert not e.procs  # detached
+            status = open(f"/proc/{proc.pid}/status").read()
+            assert "TracerPid:\t0\n" in status
+            assert "State:\tt" not in status and "State:\tT" not in status
+            assert open(f"/proc/{proc.pid}/maps").read() == maps
+            time.sleep(0.02)
+        assert S.ent[110] > 0
+        stop.write_text("")
+        out, _ = proc.communicate(timeout=10)
+        assert proc.returncode == 0 and out.endswith(" ok\n")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
