@@ -314,18 +314,6 @@ def _symtab_only(ctx: _Ctx, mod: DwarfModule | None, spec: FunctionSpec, searche
     return out
 
 
-def _symtab_quirk_sites(ctx: _Ctx, spec: FunctionSpec, tail: str, searched_cus, seen: set[int]) -> list[ProbeSite]:
-    """stap 4.8 turns .label(...)/.callees/.callee(...) on symbol-table-only functions into plain
-    entry probes: listed with the suffix as written, -p2 shows function("NAME")."""
-    mod = dwarf_for(ctx.ef)
-    out = []
-    for sym in _symtab_only(ctx, mod, spec, searched_cus, seen):
-        head = f"{ctx.prefix}.function({_q(sym.name)})"
-        out.append(ProbeSite(ctx.module, sym.address, sym.address, "function", False, sym.name, None, None,
-                             head + tail, ctx.pc_text(sym.address), head, ctx.exe, None))
-    return out
-
-
 def _statement_sites(ctx: _Ctx, mod: DwarfModule, cu, funcs: list[Function], spec: FunctionSpec,
                      comp: str) -> list[ProbeSite]:
     """statement("F@file:LINES") [dwflpp.cxx iterate_over_srcfile_lines, tapsets.cxx query_srcfile_line]:
@@ -589,14 +577,25 @@ def _resolve_callees(ctx: _Ctx, spec: FunctionSpec, comps) -> list[ProbeSite]:
                                  ctx.pc_text(h.entry), p2, ctx.exe, fn, derivation=pp, caller_checks=checks,
                                  caller_section=".dynamic" if ctx.ef.is_pie else ".absolute",
                                  tail_call=h.caller.name if h.tail_call else ""))
-    # stap 4.8 turns the suffix on a symbol-table-only function into a plain entry probe
     tail = (f".callee({_q(c['callee'])})" if "callee" in c else
             ".callees" + (f"({c['callees']})" if c["callees"] is not None else ""))
+    return out + _quirk_sites(ctx, spec, comps, tail, found)
+
+
+def _quirk_sites(ctx: _Ctx, spec: FunctionSpec, comps, tail: str, found=None) -> list[ProbeSite]:
+    """stap 4.8 turns .label(...)/.callees/.callee(...) on a function the symbol table has but DWARF
+    does not describe into a plain entry probe: listed with the suffix as written, -p2 shows
+    function("NAME") derived from the point as written.  `found`: function(F)'s sites, if known."""
+    if found is None:
+        base = [(k, v) for k, v in comps if k == "function"]
+        found = _resolve_functions(_Ctx(ctx.exe, ctx.module, ctx.library, base), spec, "any", "never",
+                                   statement=False)
+    out = []
     for s in found:
         if s.dwarf_function is None:
             head = f"{ctx.prefix}.function({_q(s.function)})"
             out.append(ProbeSite(ctx.module, s.address, s.address, "function", False, s.function, None, None,
-                                 head + tail, s.pc_text, head, ctx.exe, None))
+                                 head + tail, s.pc_text, head, ctx.exe, None, derivation=head + tail))
     return out
 
 
@@ -646,10 +645,7 @@ def _resolve_in_module(ctx: _Ctx, comps, prologue: str) -> list[ProbeSite]:
         spec = parse_function_spec(arg)
         if "label" in c:
             sites = _resolve_labels(ctx, spec, c["label"])
-            mod = dwarf_for(ctx.ef)
-            seen = {s.entry_pc for s in sites}
-            return sites + _symtab_quirk_sites(ctx, spec, f".label({_q(c['label'])})",
-                                               mod.cus() if mod else [], seen)
+            return sites + _quirk_sites(ctx, spec, comps, f".label({_q(c['label'])})")
         if "callees" in c or "callee" in c:
             return _resolve_callees(ctx, spec, comps)
         kind = "inline" if "inline" in c else ("call" if "call" in c or "exported" in c else "any")

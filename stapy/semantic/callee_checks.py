@@ -27,7 +27,11 @@ def _point(text: str, like: ast.ProbePoint) -> ast.ProbePoint:
     from stapy.semantic.process_points import _components_of
 
     tok = like.components[0].tok if like.components else like.tok
-    return ast.ProbePoint(_components_of(text, tok), like.optional, like.sufficient, like.condition, like.tok)
+    comps = _components_of(text, tok)
+    for c in comps:                      # only addresses print in hex: callees(2) stays decimal
+        if isinstance(c.arg, ast.NumberLit) and c.functor not in ("function", "statement"):
+            c.arg.hex = False
+    return ast.ProbePoint(comps, like.optional, like.sufficient, like.condition, like.tok)
 
 
 def run(d: Draft) -> Draft:
