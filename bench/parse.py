@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Pass-1 speed: stapy's preprocess+parse of a generated ~2,500-line script and of the
-tapset library, cold and warm, against `stap -p1` on the same script when stap is here.
+tapset library, cold and warm, and the whole `stapy -p1` command, against `stap -p1` on
+the same script when stap is here.  Fresh-process figures are given as this environment
+runs them (PYTHONDONTWRITEBYTECODE may be set: stapy's modules compile from source each
+time) and with the .pyc files written, as an installed stapy runs.
 
     python3 bench/parse.py [--lines N] [--repeat K]
 
@@ -74,25 +77,54 @@ def generate(lines: int, seed: int = 2500) -> str:
 
 
 def timed(fn, repeat=1):
+    """Best wall time of `repeat` runs (see CPU for the CPU-time twin)."""
     best = None
     for _ in range(repeat):
         t = time.perf_counter()
+        c = _cpu()
         fn()
         d = time.perf_counter() - t
+        CPU[fn] = min(CPU.get(fn, 1e9), _cpu() - c)
         best = d if best is None else min(best, d)
     return best
 
 
-def cold_stapy(path: str) -> float:
-    """A fresh interpreter: imports, grammar tables (lark cache), macros, parse."""
-    code = ("import time,sys; t=time.perf_counter();"
+CPU: dict = {}  # fn -> best CPU time (user+sys, this process and its children)
+
+
+def _cpu() -> float:
+    import resource
+
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def cold_stapy(path: str, env=None) -> tuple:
+    """A fresh interpreter: imports, grammar tables (cached), macros, parse.  (wall, CPU)"""
+    code = ("import time,sys; t=time.perf_counter(); c=time.process_time();"
             "from stapy.options import Options; from stapy.parser.frontend import parse_pass;"
             f"parse_pass(Options(script_file={path!r}, last_pass=1), sys.stderr);"
-            "print(time.perf_counter()-t)")
-    p = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+            "print(time.perf_counter()-t, time.process_time()-c)")
+    p = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise SystemExit(p.stderr)
-    return float(p.stdout.strip())
+    wall, cpu = p.stdout.split()
+    return float(wall), float(cpu)
+
+
+def best_cold(path: str, env=None, repeat=3) -> tuple:
+    runs = [cold_stapy(path, env) for _ in range(repeat)]
+    return min(w for w, _ in runs), min(c for _, c in runs)
+
+
+def with_bytecode_env():
+    """This environment without PYTHONDONTWRITEBYTECODE: what a user's install does."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def cli_run(cmd, path: str, env=None):
+    """The whole command, as a user runs it: `stapy -p1 script` (or `stap -p1 script`)."""
+    return subprocess.run(cmd + ["-p1", path], cwd=REPO, capture_output=True, env=env)
 
 
 def stap_command():
@@ -121,9 +153,18 @@ def main() -> int:
     try:
         nlines = text.count("\n")
         opts = Options(script_file=path, last_pass=1)
-        cold = cold_stapy(path)
+        cold = best_cold(path)
+        cold_env = with_bytecode_env()
+        cold_stapy(path, cold_env)  # writes the .pyc files
+        cold_pyc = best_cold(path, cold_env)
+        stapy_cmd = [sys.executable, "-m", "stapy"]
+        cli_fn = lambda: cli_run(stapy_cmd, path)  # noqa: E731
+        cli_pyc_fn = lambda: cli_run(stapy_cmd, path, cold_env)  # noqa: E731
+        cli = timed(cli_fn, a.repeat), CPU[cli_fn]
+        cli_pyc = timed(cli_pyc_fn, a.repeat), CPU[cli_pyc_fn]
         parse_pass(opts, sys.stderr)  # warm everything up
-        warm = timed(lambda: parse_pass(opts, sys.stderr), a.repeat)
+        warm_fn = lambda: parse_pass(opts, sys.stderr)  # noqa: E731
+        warm = timed(warm_fn, a.repeat), CPU[warm_fn]
 
         frontend._FILE_CACHE.clear()
         macros = load_library_macros(opts)
@@ -131,26 +172,33 @@ def main() -> int:
         t_warm = timed(lambda: Tapsets(opts, macros).files(), a.repeat)
         ntap = len(Tapsets(opts, macros).files())
 
-        print(f"script: {nlines} lines, {len(text)} bytes")
-        print(f"stapy pass 1 (fresh process, incl. imports): {cold * 1000:8.1f} ms")
-        print(f"stapy pass 1 (warm, in process):             {warm * 1000:8.1f} ms"
-              f"  ({nlines / warm:,.0f} lines/s)")
+        def row(what, t, pyc=None):
+            line = f"{what:<46}{t[0] * 1000:8.1f} ms wall {t[1] * 1000:8.1f} ms CPU"
+            if pyc is not None:
+                line += f"   with .pyc: {pyc[0] * 1000:6.1f} wall {pyc[1] * 1000:6.1f} CPU"
+            print(line)
+
+        print(f"script: {nlines} lines, {len(text)} bytes   (best of {a.repeat}; CPU = user+sys)")
+        row("stapy pass 1 (fresh process, incl. imports)", cold, cold_pyc)
+        row("stapy pass 1 (warm, in process)", warm)
+        row("stapy -p1 (the whole command, listing too)", cli, cli_pyc)
         print(f"stapy tapsets ({ntap} files) parse cold:       {t_cold * 1000:8.1f} ms")
         print(f"stapy tapsets cached:                        {t_warm * 1000:8.3f} ms")
-
         cmd = stap_command()
         if cmd is None:
             print("stap: not on PATH, no comparison")
             return 0
-        run = lambda: subprocess.run(cmd + ["-p1", path], capture_output=True)  # noqa: E731
+        run = lambda: cli_run(cmd, path)  # noqa: E731
         p = run()
         if p.returncode != 0:
             print("stap -p1 failed:", p.stderr.decode()[:300])
             return 0
-        t_stap = timed(run, a.repeat)
-        print(f"stap -p1 ({' '.join(cmd)}):  {t_stap * 1000:8.1f} ms")
-        print(f"ratio stapy fresh-process / stap: {cold / t_stap:5.2f}x;"
-              f" stapy warm / stap: {warm / t_stap:5.2f}x")
+        stap = timed(run, a.repeat), CPU[run]
+        row(f"stap -p1 ({os.path.basename(cmd[0])})", stap)
+        for i, unit in enumerate(("wall", "CPU")):
+            print(f"stapy / stap ({unit}): fresh-process pass 1 {cold[i] / stap[i]:4.2f}x,"
+                  f" warm {warm[i] / stap[i]:4.2f}x, whole -p1 command {cli[i] / stap[i]:4.2f}x"
+                  f" ({cli_pyc[i] / stap[i]:4.2f}x with .pyc)")
     finally:
         os.unlink(path)
     return 0

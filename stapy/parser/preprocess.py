@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from stapy.diagnostics import IDENTIFIER, NUMBER, OPERATOR, STRING, Token
 from stapy.parser.lexer import ATWORDS
@@ -59,6 +59,9 @@ class _Activation:
 
 # Active macro invocations at most (stap has no limit, and loops on a recursive macro).
 MAX_MACRO_DEPTH = 200
+
+
+_new = object.__new__
 
 
 def _is_op(t, text):
@@ -268,7 +271,10 @@ class Preprocessor:
         if act.cursor < len(act.macro.body):
             t = act.macro.body[act.cursor]
             act.cursor += 1
-            return replace(t, chain=act.tok)
+            copy = _new(Token)  # dataclasses.replace(t, chain=act.tok), a few times faster
+            copy.__dict__.update(t.__dict__)
+            copy.chain = act.tok
+            return copy
         return None
 
     def scan_pp1(self, ignore_macros: bool = False):
