@@ -161,9 +161,7 @@ def translate_expr(parsed, frame_base: "Location | None", addr_size: int = 8, ra
         elif name == "DW_OP_implicit_value":
             cur = Location("implicit", data=bytes(args[1]) if len(args) > 1 else bytes(args[0]))
         elif name in ("DW_OP_entry_value", "DW_OP_GNU_entry_value"):
-            sub = translate_expr(args[0], frame_base, addr_size)
-            if sub.kind == "unsupported":
-                return sub
+            sub = translate_expr(args[0], frame_base, addr_size)  # may be 'unsupported' (DW_OP_regval_type)
             at = getattr(op, "offset", 0) or 0
             length = _uleb(raw, at + 1) if raw is not None else 0
             ops.append(("entry_value", sub, (index, at, op.op, length)))

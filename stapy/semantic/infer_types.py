@@ -220,9 +220,11 @@ class Inference:
         elif isinstance(e, ast.EntryOp):
             raise TypeAbort("internal error: @entry is only valid in .return probes", e.tok, "entry", wrap=True)
         elif isinstance(e, (ast.TargetSymbol, ast.CastOp, ast.AtVar)):
-            if getattr(e, "tv_error", None) and self.assert_resolvability and not self.dry and e.type is None:
-                from stapy.semantic.target_vars import report_unresolved
-                report_unresolved(self, e)
+            # a failed target expression stays unresolved even when its use gave it a type (printf("%d", $x))
+            if getattr(e, "tv_error", None):
+                if self.assert_resolvability and not self.dry:
+                    from stapy.semantic.target_vars import report_unresolved
+                    report_unresolved(self, e)
                 self.still += 1
             elif e.type is None:
                 if self.assert_resolvability and not self.dry:

@@ -100,4 +100,9 @@ CASES = [
      'probe process("@BIN@").statement("work@*:7") { println($b, $$locals, $$parms$) }'),
     ("ok_fns_float_return_entry", "tv_float.c", O2,
      'probe process("@BIN@").function("mid").return { println($k, @entry($p->d), $return, $$parms) }'),
+    # mid-function in mid() at -O2: k and p only as DW_OP_entry_value (k's as DW_OP_regval_type of xmm0)
+    ("entry_value_regval_typed_use", "tv_float.c", O2,
+     'probe process("@BIN@").statement("mid@*:29") { printf("%d", $k) }'),
+    ("ok_xmm_statement", "tv_float.c", O2,
+     'probe process("@BIN@").statement("mid@*:29") { printf("%x %s %s\\n", $s, $$vars, $$parms$) }'),
 ]

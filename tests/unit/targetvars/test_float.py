@@ -272,3 +272,14 @@ def test_float_write_is_refused_and_double_write_lands():
     v = _program_bits(r.stdout)
     assert v["scale.x"] == bits(0.25)
     assert f"R {v['scale.ret']:x}" in r.stdout.splitlines()
+
+
+def test_xmm_local_mid_function_at_O2():
+    """A .statement probe in mid(): `s` lives in an xmm register there (read through PTRACE_GETFPREGS);
+    p and k survive only as DW_OP_entry_value, which stap 4.8 cannot translate: "?" in $$vars."""
+    binary = build_target("tv_float.c", flags=O2)
+    script = f'probe process("{binary}").statement("mid@*:29") {{ printf("X %x %s|%s\\n", $s, $$vars, $$parms$) }}'
+    r = run_stapy("-e", script, "-c", str(binary))
+    assert r.returncode == 0, r.stderr
+    s = _program_bits(r.stdout)["mid.s"]
+    assert f"X {s:x} p=? k=? s={s:#x}|p={{.id=?, .f=?, .d=?}} k=?" in r.stdout.splitlines(), r.stdout
