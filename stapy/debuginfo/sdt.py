@@ -83,7 +83,7 @@ def _reg(name: str) -> tuple[str, int, int]:
 
 def parse_arg(text: str) -> SdtArg:
     """One GCC operand: `-4@%eax`, `8@-16(%rbp)`, `8@foo(%rip)`, `4@$5`, `8@8(%rax,%rdx,4)`."""
-    m = re.match(r"^(-?\d+)@(.*)$", text)
+    m = re.match(r"^(-?\d+)f?@(.*)$", text)  # `8f@`: a floating-point value, read as its bits (stap's arg type)
     if m:
         n, op = int(m.group(1)), m.group(2)
     else:                                   # sizeless (very old sdt.h): assume long

@@ -283,3 +283,17 @@ def test_xmm_local_mid_function_at_O2():
     assert r.returncode == 0, r.stderr
     s = _program_bits(r.stdout)["mid.s"]
     assert f"X {s:x} p=? k=? s={s:#x}|p={{.id=?, .f=?, .d=?}} k=?" in r.stdout.splitlines(), r.stdout
+
+
+@pytest.mark.parametrize("flags", [O0, O2], ids=["O0", "O2"])
+def test_sdt_float_operands(flags):
+    """`8f@%rax` / `4f@...`: stap's SDT parser takes the `f` as the argument's type and reads the value's
+    bits unsigned at the given size (tapsets.cxx parse_out_arg_type); a float needs fp32_to_fp64."""
+    binary = build_target("tv_float_sdt.c", flags=flags)
+    script = (f'probe process("{binary}").mark("fp") {{ printf("M %x %x %s\\n", $arg1, fp32_to_fp64($arg2),'
+              ' fp_to_string(fp32_to_fp64($arg2), 3)) }')
+    r = run_stapy("-e", script, "-c", str(binary))
+    assert r.returncode == 0, r.stderr
+    v = _program_bits(r.stdout)
+    f64 = bits(struct.unpack("<f", struct.pack("<I", v["go.f"]))[0])
+    assert f"M {v['go.d']:x} {f64:x} {model_to_str(f64, 3)}" in r.stdout.splitlines(), r.stdout
