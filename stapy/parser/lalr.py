@@ -19,7 +19,7 @@ import os
 import zlib
 
 GRAMMAR = os.path.join(os.path.dirname(__file__), "grammar.lark")
-FORMAT = "stapy-lalr-1"
+FORMAT = "stapy-lalr-2"
 END = "$END"
 
 
@@ -87,7 +87,9 @@ def _from_lark() -> dict:
     with open(GRAMMAR) as f:
         lark = Lark(f.read(), parser="lalr", lexer=_NoLexer, maybe_placeholders=False)
     table = lark.parser.parser.parser.parse_table
-    rules = list(lark.rules)
+    # rules in an order of their own (Lark's depends on the hash seed)
+    rules = sorted(lark.rules, key=lambda r: (str(r.origin.name), [str(x.name) for x in r.expansion],
+                                              str(r.alias or "")))
     rule_index = {id(r): i for i, r in enumerate(rules)}
 
     # breadth-first renumbering from the start state, symbols in name order
@@ -156,7 +158,7 @@ def tables() -> Tables:
         data["grammar"] = digest
         import hashlib
 
-        data["digest"] = hashlib.sha256(marshal.dumps(data)).hexdigest()[:16]
+        data["digest"] = hashlib.sha256(repr(data).encode()).hexdigest()[:16]
         if path is not None:
             tmp = f"{path}.{os.getpid()}"
             try:
