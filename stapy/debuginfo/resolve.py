@@ -26,6 +26,16 @@ ProbeSite fields:
     p2_text     the -p2 location text: pp, except marks and plts print as process("/p").statement(0xADDR)
     dwarf_function  dwarf.Function or None (use dwarf_for(open_elf(module)).variables(site.dwarf_function, address))
     sdt         sdt.SdtProbe for marks; plt_name for plts; label for labels
+    derivation  the well-formed point the site came from when it differs from p2_text's (-p2's `<-`
+                chain, pn()): function("CALLER@f:l").callee("CALLEE@f:l") for callee probes,
+                statement("F@f:N").nearest for .nearest; None otherwise
+    caller_checks   callee probes: ((level, return address), ...) that ustack(level) must equal (link
+                    addresses in `module`, highest level first, as stap orders its _caller_match checks);
+                    caller_section is the section stap names with them (.dynamic, or .absolute for ET_EXEC)
+    tail_call   callee probes: the caller's name when the call is a tail call (stap warns)
+More components: [("function", F), ("callee", PATTERN)] / [("callees", N or None)] (with "call" or
+"return"), [("statement", "F@file:N"), ("nearest", None)].  A statement line without code raises
+NoLineRecords (a ResolveError) carrying stap's advice texts when nothing else matched.
 Results come in stap 4.8's -p2 order: CU order; in each CU its function cache order (stap_order.py),
 functions before inline instances; then symbol-table-only functions by address.
 Path rules live in paths.py, spec parsing/matching in function_spec.py, entry addresses in prologue.py.
