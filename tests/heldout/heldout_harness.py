@@ -39,8 +39,9 @@ RECIPES = {
     # fixed addresses, for comparing with gdb at the very same pcs
     "inventory-nopie": [("gcc", "inventory", ["main.c", "items.c"], ["-no-pie"])],
     "calc-nopie": [("gcc", "calc", ["calc.c"], ["-no-pie"])],
+    "shapes-nopie": [("g++", "shapes", ["shapes.cc"], ["-no-pie"])],
 }
-SOURCES = {"inventory-nopie": "inventory", "calc-nopie": "calc"}
+SOURCES = {"inventory-nopie": "inventory", "calc-nopie": "calc", "shapes-nopie": "shapes"}
 
 
 def build(prog: str, opt: str) -> Path:
