@@ -479,8 +479,11 @@ def _resolve_statement_addr(ctx: _Ctx, addr: int) -> list[ProbeSite]:
     hit = ctx.ef.symbol_at(addr)
     name = f.name if f else (hit.symbol.name if hit else "")
     pp = f"{ctx.prefix}.statement({addr:#x}){ctx.suffix()}"
+    # .nearest changes nothing for an address; -l and the -p2 chain keep it, the probe's name does not
+    listed = pp + ".nearest" if "nearest" in ctx.comps else pp
     return [ProbeSite(ctx.module, addr, f.entry_pc if f else addr, "statement", ctx.is_return, name,
-                      f.decl_file if f else None, f.decl_line if f else None, pp, ctx.pc_text(addr), pp, ctx.exe, f)]
+                      f.decl_file if f else None, f.decl_line if f else None, listed, ctx.pc_text(addr), pp, ctx.exe,
+                      f, derivation=listed if listed != pp else None)]
 
 
 def _resolve_labels(ctx: _Ctx, spec: FunctionSpec, label: str) -> list[ProbeSite]:
