@@ -92,15 +92,20 @@ def parse_source(source: SourceFile, options=None, *, library_macros=None, user_
     ctx.current = None
     outer_ctx = _BUILDER.ctx  # parsing can nest (syntax_errors parses its examples on first use)
     _BUILDER.ctx = ctx
-    # The parse makes many small objects and no cycles: the cyclic collector would only
-    # walk the growing tree again and again (a tenth of the parse time).
+    # The parse makes many small objects that stay alive: the cyclic collector would only
+    # walk the growing tree again and again (a tenth of the parse time).  Afterwards they
+    # go straight to the oldest generation (freeze + unfreeze), not left young for the
+    # next collection to walk once more.
     collecting = gc.isenabled()
     gc.disable()
     try:
         return _parse_items(source, ctx, pp, lexer, diags, parser, user_file, macro_file)
     finally:
         _BUILDER.ctx = outer_ctx
+        del lexer.scan  # the scanner generator refers back to its lexer
         if collecting:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
