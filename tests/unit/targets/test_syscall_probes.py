@@ -70,3 +70,16 @@ def test_x_attach_counts_then_detaches_cleanly(exe, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_syscall_name_and_num(exe):
+    """stap's syscall_table.stp functions (x86-64 table of stap 4.8: up to 334; unknown: "" and -1)."""
+    script = ('global seen\n'
+              'probe process.syscall { if ($syscall == 1 || $syscall == 39 || $syscall == 257 || $syscall == 1000) '
+              'seen[$syscall] = syscall_name($syscall) }\n'
+              'probe end { foreach (n+ in seen) printf("%d=%s|", n, seen[n]); '
+              'printf("\\n%d %d %d %s|%s\\n", syscall_num("getppid"), syscall_num("read"), syscall_num("nope"), '
+              'syscall_name(334), syscall_name(435)) }')
+    r = run_stapy("-e", script, "-c", f"{exe} calls 1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1:] == ["1=write|39=getpid|257=openat|1000=|", "110 0 -1 rseq|"]
