@@ -7,6 +7,7 @@ cannot ("unhandled DW_OP operation"): gdb's side reports `E` there and stapy mus
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections import Counter, defaultdict
@@ -137,3 +138,65 @@ def test_values_at_every_statement_match_gdb(prog, tmp_path):
         else:  # probes of different scopes (an inline site and its caller) see different variables
             assert set(want) <= set(mine_by[addr]), addr
     assert entry or prog != "inventory-nopie"  # item_value's discount is an entry value at -O2
+
+
+GDB_PARMS = r'''
+import gdb
+ADDRS = %r
+def fmt(sym, frame):
+    try:
+        val = sym.value(frame)
+        if val.is_optimized_out:
+            return "?"
+        t = val.type.strip_typedefs()
+        if t.code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
+            return "{...}"
+        if t.code == gdb.TYPE_CODE_ARRAY:
+            return "[...]"
+        if t.code == gdb.TYPE_CODE_REF:
+            val = val.referenced_value().address
+        return "%%#x" %% (int(val) & 0xffffffffffffffff) if int(val) else "0x0"
+    except gdb.error:
+        return "?"
+class B(gdb.Breakpoint):
+    def stop(self):
+        f = gdb.selected_frame()
+        b = f.block()
+        while b.function is None:
+            b = b.superblock
+        parms = " ".join("%%s=%%s" %% (s.name, fmt(s, f)) for s in b if s.is_argument)
+        print("P %%x %%s" %% (int(f.pc()), parms))
+        return False
+for a in ADDRS:
+    B("*0x%%x" %% a, internal=True)
+gdb.execute("run")
+'''
+
+
+@pytest.mark.parametrize("prog", ["calc-nopie", "inventory-nopie"])
+def test_parms_at_every_function_entry_match_gdb(prog, tmp_path):
+    """$$parms at every function("*") of the program: the probe's pc (stap's prologue analysis) and the
+    parameters' values there, against gdb at the same pc."""
+    if not shutil.which("gdb"):
+        pytest.skip("gdb not installed")
+    binary, args, _ = CASES[prog]
+    exe = str(build(prog, "O2") / binary)
+    src = "calc.c" if prog.startswith("calc") else "*.c"
+    p = stap(f'probe process("{exe}").function("*@{src}").call {{ printf("P %x %s\\n", uaddr(), $$parms) }}',
+             "-c", " ".join([exe, *args]))
+    assert "ERROR" not in p.stderr, p.stderr
+    mine = [ln[2:] for ln in p.stdout.splitlines() if ln.startswith("P ")]
+    addrs = sorted({int(x.split()[0], 16) for x in mine})
+    assert len(addrs) >= 5
+    (tmp_path / "parms.py").write_text(GDB_PARMS % addrs)
+    g = subprocess.run(["gdb", "-nx", "-batch", "-ex", "set debuginfod enabled off", "-x", str(tmp_path / "parms.py"),
+                        "--args", exe, *args], capture_output=True, text=True, timeout=120)
+    theirs = [ln[2:] for ln in g.stdout.splitlines() if ln.startswith("P ")]
+
+    from elftools.elf.elffile import ELFFile
+    with open(exe, "rb") as f:
+        end = max(s["p_vaddr"] + s["p_memsz"] for s in ELFFile(f).iter_segments() if s["p_type"] == "PT_LOAD")
+
+    def norm(line):  # stack and heap addresses differ between the two runs (ASLR, environment)
+        return re.sub(r"=0x[0-9a-f]+", lambda m: "=PTR" if int(m.group(0)[1:], 16) >= end else m.group(0), line)
+    assert sorted(map(norm, mine)) == sorted(map(norm, theirs)), g.stderr[-2000:]
