@@ -158,9 +158,38 @@ def _meta_path(obj: Path) -> Path:
     return obj.with_suffix(".json")
 
 
+_INPUT_PARAMS = ("path", "exe", "library", "module")  # probe parameters naming a file pass 2 read
+
+
+def _file_identity(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _inputs(probes) -> list:
+    """[path, mtime_ns, size, inode] of each binary the probes were resolved against: the script's
+    text does not change when its target is rebuilt, but the probe addresses do (stap's cache
+    key covers what pass 2 resolved)."""
+    out, seen = [], set()
+    for p in probes:
+        params = p.params if isinstance(p.params, dict) else {}
+        for k in _INPUT_PARAMS:
+            v = params.get(k)
+            if isinstance(v, str) and v.startswith("/") and v not in seen:
+                seen.add(v)
+                ident = _file_identity(v)
+                if ident is not None:
+                    out.append([v, *ident])
+    return out
+
+
 def _save_meta(obj: Path, translated, runtime_path: Path) -> None:
     limits = dataclasses.asdict(translated.limits)
     meta = {
+        "inputs": _inputs(translated.probes),
         "probes": [dataclasses.asdict(p) for p in translated.probes],
         "sites": [vars(s) for s in translated.exctable.sites],  # flat: asdict's deep copy is not needed
         "limits": limits,
@@ -217,6 +246,8 @@ def _load_meta(obj: Path) -> Compiled | None:
     lib = obj.with_suffix(".so")
     if not Path(meta["runtime"]).exists() or not lib.exists():
         return None
+    if any(_file_identity(path) != ident for path, *ident in meta.get("inputs", [])):
+        return None  # a target binary was rebuilt or replaced since: pass 2 must resolve it again
     table = ExceptionTable([Site(**s) for s in meta["sites"]])
     return Compiled(str(obj), meta["runtime"], str(lib), [ProbeInfo(**p) for p in meta["probes"]], table,
                     SimpleNamespace(**meta["limits"]), meta["maxnesting"], cached=True), meta
