@@ -183,5 +183,5 @@ def save_at_entry(resolver, p, scope) -> None:
     resolver.probe(call)
     for x, v in copies:
         if getattr(v, "tv", None) is not None and getattr(x, "tv", None) is not None:
-            v.tv.fns = x.tv.fns
+            v.tv.fns, v.tv.layout = x.tv.fns, x.tv.layout
     d.probes.insert(d.probes.index(p), call)

@@ -27,7 +27,7 @@ def _literal(v) -> str:
     return str(v)
 
 
-def body_text(body, options_unoptimized: bool = False) -> str:
+def body_text(body, options_unoptimized: bool = False, tv_names: dict | None = None) -> str:
     """`{ ... }` as stap -p2 -v prints a body: the -p1 printer on a copy where globals and
     functions carry their mangled names."""
     from stapy.parser import ast
@@ -41,6 +41,10 @@ def body_text(body, options_unoptimized: bool = False) -> str:
             b.name = a.referent.mangled
         elif isinstance(a, ast.FunctionCall) and a.referent:
             b.name = a.referent[0].mangled
+    if tv_names is not None:  # target expressions print as calls of stap's synthesized functions
+        from stapy.semantic.tv_functions import rewrite_for_listing
+
+        copy = rewrite_for_listing(body, copy, tv_names)
     if not options_unoptimized:
         for n in walk(copy):
             for attr in ("then", "else_", "body", "try_block", "catch_block"):
@@ -58,7 +62,8 @@ def program_lines(program: Program, options) -> list[str]:
     from stapy.semantic.tv_functions import extra_embeds, listing_entries
 
     out: list[str] = []
-    synthetic = listing_entries(program)  # stap's generated target-variable functions
+    synthetic = listing_entries(program, bool(options.verbose))  # stap's generated target-variable functions
+    tv_names = getattr(program, "_tv_names", None)
     embeds = ["%{" + e.code + "%}" for e in program.embeds] + extra_embeds(program, synthetic)
     if embeds:
         out.append("# global embedded code")
@@ -91,7 +96,7 @@ def program_lines(program: Program, options) -> list[str]:
                 out.append("  # locals")
                 out += [f"  {v.name}:{type_name(v.type)}" for v in p.locals]
             if options.verbose:
-                out.append(body_text(p.body, options.unoptimized))
+                out.append(body_text(p.body, options.unoptimized, tv_names))
     return out
 
 

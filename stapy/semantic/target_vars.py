@@ -78,6 +78,7 @@ class Plan:
     text: str = ""
     items: list = field(default_factory=list)
     fns: list = field(default_factory=list)  # stap's synthesized functions for the -p2 listing (tv_functions)
+    layout: list | None = None  # $$vars: stap's sprintf pieces, str or a SynthFn argument (tv_functions)
 
 
 # ----------------------------------------------------------------------------- the context of one probe
@@ -582,6 +583,15 @@ def _flat_members(s) -> list:
     return out
 
 
+def _not_addressable(acc) -> str:
+    """dwflpp.cxx literal_stmt_for_*: `&` of an object not in memory, by its location kind."""
+    kind = acc.base[1].kind if acc.base[0] == "loc" else "register" if acc.base[0] in ("return", "reg") else None
+    return {"register": "cannot take address of object in register",
+            "pieces": "cannot take address of noncontiguous object",
+            "value": "cannot take address of computed value",
+            "implicit": "cannot take address of constant value"}.get(kind, "cannot take address of constant value")
+
+
 def _unreadable_as_unknown(items) -> list:
     """Items over an unlocatable variable (base 'unavailable') print "?" in their place."""
     return [x if isinstance(x, str) or x[1].base[0] != "unavailable" else "?" for x in items]
@@ -783,7 +793,7 @@ class Resolver:
         acc, t = apply_components(acc, ctype, plain, n.tok, getattr(n, "addressof", False))
         if getattr(n, "addressof", False) and not any(st[0] == "deref" for st in acc.steps) and (
                 acc.base[0] != "expr" and not (acc.base[0] == "loc" and acc.base[1].kind == "memory")):
-            raise TvError("cannot take address of a non-memory target", n.tok)
+            raise TvError(_not_addressable(acc), n.tok)
         return Plan("long", access=acc), LONG
 
     # -- $$vars and friends ----------------------------------------------------------------
@@ -798,6 +808,7 @@ class Resolver:
             return Plan("string", text=""), STRING
         items: list = []
         fns: list = []
+        layout: list = []
         if name == "$$return" and scope.is_return:
             rtype = scope.mod.return_type(scope.func)
             if rtype is not None:
@@ -806,10 +817,11 @@ class Resolver:
                     items.append("return=")
                     items.extend(more)
                     fns.append(self.synth_var("return", more, pretty))
+                    layout += ["return=%s" if pretty else "return=%#x", fns[-1]]
                 except TvError as ex:
                     if ex.message == "cannot process >64-bit values":
                         self.ticks.take("tvar")
-            return Plan("pretty", items=_merge(items), fns=fns), STRING
+            return Plan("pretty", items=_merge(items), fns=fns, layout=layout), STRING
         if name == "$$return":  # not a .return probe: stap looks for a local called `$return`
             ex = scope.unknown_local("$return", n.tok)
             ex.more = [(ex.message, n.tok)]
@@ -821,15 +833,19 @@ class Resolver:
             vname = die_name(die)
             if not first:
                 items.append(" ")
+                layout.append(" ")
             first = False
             items.append(vname)
+            layout.append(vname)
             t = scope.type_of_die(die)
             s = t.strip() if t is not None else None
             if not pretty and s is not None and s.kind in ("struct", "union", "class"):
                 items.append("={...}")
+                layout.append("={...}")
                 continue
             if not pretty and s is not None and s.kind == "array":
                 items.append("=[...]")
+                layout.append("=[...]")
                 continue
             try:
                 try:
@@ -843,13 +859,15 @@ class Resolver:
                 items.append("=")
                 items.extend(more)
                 fns.append(self.synth_var(vname, more, pretty))
+                layout += ["=%s" if pretty else "=%#x", fns[-1]]
             except TvError as ex:
                 items.append("=?")
+                layout.append("=?")
                 if ex.message == "cannot process >64-bit values":  # stap had named the function already
                     if base[0] == "loc" and base[1].fb:
                         self.ticks.take("local")
                     self.ticks.take("tvar")
-        return Plan("pretty", items=_merge(items), fns=fns), STRING
+        return Plan("pretty", items=_merge(items), fns=fns, layout=layout), STRING
 
     def synth_var(self, name, items, pretty):
         """stap's function for one variable of $$vars (a tvar_get) or $$vars$ (a pretty print)."""

@@ -28,6 +28,8 @@ class SynthFn:
     locals: tuple = ()
     key: str = ""  # the body, as far as equality goes (children by their current names)
     children: list = field(default_factory=list)
+    body: object = None  # stap's -p2 -v text of a read (render), or for a pretty print the sprintf pieces
+    f32: bool = False  # a 32-bit float: the caller wraps the call in fp32_to_fp64
 
 
 class Ticks:
@@ -78,12 +80,98 @@ def _local(ticks: Ticks, acc) -> tuple:
 
 def tvar_get(ticks: Ticks, name: str, acc) -> SynthFn:
     locals_ = _local(ticks, acc)
-    return SynthFn(f"_dwarf_tvar_get_{name}_{ticks.take('tvar')}", locals=locals_,
-                   key=access_key(acc, locals_[0] if locals_ else None))
+    local = locals_[0] if locals_ else None
+    return SynthFn(f"_dwarf_tvar_get_{name}_{ticks.take('tvar')}", locals=locals_, key=access_key(acc, local),
+                   body=render(acc, local), f32=acc.read[0] == "f32")
 
 
 def cast_get(ticks: Ticks, acc) -> SynthFn:
-    return SynthFn(f"_dwarf_cast_get_cast_{ticks.take('cast')}", params=("pointer",), key=access_key(acc, None))
+    return SynthFn(f"_dwarf_cast_get_cast_{ticks.take('cast')}", params=("pointer",), key=access_key(acc, None),
+                   body=render(acc, None), f32=acc.read[0] == "f32")
+
+
+# ------------------------------------------------------------------------------------ stap's body text
+def _reg(r: int) -> str:
+    return f"@uregister({r})"
+
+
+def _plus(x: str, n: int) -> str:
+    return x if n == 0 else f"({x}) + ({n})"
+
+
+def _ops_text(ops, first: str | None = None) -> str | None:
+    st = [] if first is None else [first]
+    for op in ops:
+        k = op[0]
+        if k == "breg":
+            st.append(_plus(_reg(op[1]), op[2]))
+        elif k == "offset" and st:
+            st.append(_plus(st.pop(), op[1]))
+        elif k == "deref" and st:
+            st.append(f"@uderef({op[1]}, {st.pop()})")
+        elif k == "const":
+            st.append(str(op[1]))
+        else:
+            return None
+    return st[0] if len(st) == 1 else None
+
+
+def render(acc, local: str | None) -> str | None:
+    """The body of stap's function for one read, as -p2 -v prints it between `{ ` and ` }`
+    (loc2stap's @uregister/@uderef expressions; a frame-base read sets its `_fb_N` local first).
+    None for the forms stapy does not spell out (link-time addresses, indexes, bit fields, pieces)."""
+    pre = ""
+    base = acc.base
+    if base[0] == "loc":
+        loc = base[1]
+        if loc.kind == "register":
+            where = ("val", _reg(loc.regno))
+        elif loc.kind == "memory":
+            ops = loc.ops
+            if loc.fb:
+                if local is None or len(ops) < 2 or ops[0][0] != "breg" or ops[1][0] != "offset":
+                    return None
+                pre = f"({local}) = ({_plus(_reg(ops[0][1]), ops[0][2])});\n"
+                text = _ops_text(ops[2:], first=_plus(local, ops[1][1]))
+            else:
+                text = _ops_text(ops)
+            if text is None:
+                return None
+            where = ("mem", text)
+        else:
+            return None
+    elif base[0] == "expr":
+        where = ("mem", "pointer")
+    elif base[0] == "return":
+        where = ("val", _reg(0))
+    else:
+        return None
+    for step in acc.steps:
+        if step[0] == "deref":
+            where = ("mem", f"@uderef(8, {where[1]})" if where[0] == "mem" else where[1])
+        elif step[0] == "offset" and where[0] == "mem":
+            where = ("mem", _plus(where[1], step[1]))
+        elif step[0] == "index" and isinstance(step[2], int) and where[0] == "mem":
+            where = ("mem", _plus(where[1], step[1] * step[2]))  # a constant index folds into the offset
+        else:
+            return None
+    r = acc.read
+    if r[0] == "f32":
+        r = ("int", 4, False)
+    if r[0] == "quoted" and where[0] == "mem":
+        val = where[1]
+    elif r[0] != "int":
+        return None
+    elif where[0] == "mem":
+        val = f"@uderef({r[1]}, {where[1]})"
+    else:
+        val = where[1]
+        if r[1] < 8:
+            bits = 64 - 8 * r[1]
+            val = f"(({val}) << ({bits})) >> ({bits})" if r[2] else f"({val}) & ({(1 << (8 * r[1])) - 1})"
+    if pre:
+        return "{\n" + pre + f"return {val};\n}}"
+    return f"return {val}"
 
 
 def pretty(ticks: Ticks, items: list, params: tuple = ()) -> SynthFn:
@@ -96,11 +184,13 @@ def pretty(ticks: Ticks, items: list, params: tuple = ()) -> SynthFn:
             continue
         fmt, acc = it
         locals_ = _local(ticks, acc)
+        local = locals_[0] if locals_ else None
         child = SynthFn(f"_dwarf_pretty_print_deref_{ticks.take('deref')}", params=params, locals=locals_,
-                        key=access_key(acc, locals_[0] if locals_ else None))
+                        key=access_key(acc, local), body=render(acc, local))
         fn.children.append(child)
         parts.append((fmt, child))
     fn.key = parts  # resolved against the children's current names when merging
+    fn.body = parts
     return fn
 
 
@@ -121,8 +211,10 @@ def _plans_of(program):
                 yield p, plan
 
 
-def listing_entries(program) -> list[tuple[str, list[str]]]:
-    """(mangled name, -p2 lines) of the synthesized functions still called, after stap's merging."""
+def listing_entries(program, verbose: bool = False) -> list[tuple[str, list[str]]]:
+    """(mangled name, -p2 lines) of the synthesized functions still called, after stap's merging;
+    with `verbose` their bodies too.  `program._tv_names` maps each SynthFn (by id) to the name its
+    calls print (the function it was merged into)."""
     from stapy.semantic.resolve_symbols import detox_path
 
     fns: dict[int, tuple[str, SynthFn]] = {}
@@ -158,6 +250,10 @@ def listing_entries(program) -> list[tuple[str, list[str]]]:
                 seen[key] = m
         if not merged:
             break
+    try:
+        program._tv_names = names
+    except AttributeError:
+        pass
     out = []
     for m, f in sorted(alive.values(), key=lambda x: x[0]):
         params = ", ".join(f"{q}:long" for q in f.params)
@@ -165,6 +261,8 @@ def listing_entries(program) -> list[tuple[str, list[str]]]:
         if f.locals:
             lines.append("  # locals")
             lines += [f"  {v}:long" for v in f.locals]
+        if verbose and f.body is not None:
+            lines.append("{ " + _body_text(f, names) + " }")
         out.append((m, lines))
     if floats and not any(f.name == "fp32_to_fp64" for f in program.functions):
         out.append(("__global_fp32_to_fp64__overload_0", ["fp32_to_fp64:long (input:long)"]))
@@ -193,3 +291,54 @@ def extra_embeds(program, synthetic) -> list[str]:
             any(from_fp_tapset(f) for f in program.functions):
         return ['%{\n#include "softfloat.c"\n%}']
     return []
+
+
+def _body_text(f: SynthFn, names: dict) -> str:
+    if not isinstance(f.body, list):
+        return f.body
+    from stapy.parser.printer import quote_arg
+
+    fmt, args = "", []
+    for x in f.body:
+        if isinstance(x, str):
+            fmt += x.replace("%", "%%")
+            continue
+        conv, child = x
+        call = f"{names[id(child)]}({', '.join(child.params)})"
+        if conv == "%s":  # a char array or pointer: stap quotes what the deref addresses
+            call = f"user_string_quoted({call})"
+        fmt += conv
+        args.append(call)
+    inner = ", ".join([quote_arg(fmt)] + args)
+    return "try {\nreturn sprintf(" + inner + ")\n} catch {\nreturn \"ERROR\"\n}\n"
+
+
+def rewrite_for_listing(body, copy, names: dict):
+    """The -p2 -v text of a probe body calls stap's functions where the script has target expressions:
+    replace, in `copy` (a clone of `body`, walked in step), each resolved node by that call."""
+    from stapy.parser import ast
+    from stapy.semantic.draft import replace_exprs, walk
+
+    def call(fn, args):
+        c = ast.FunctionCall(names.get(id(fn), fn.name), list(args))
+        return ast.FunctionCall("fp32_to_fp64", [c]) if fn.f32 else c
+
+    make = {}
+    for a, b in zip(walk(body), walk(copy)):
+        plan = getattr(a, "tv", None)
+        fns = getattr(plan, "fns", None)
+        if not fns:
+            continue
+        if plan.layout is not None:
+            def sprintf(e, plan=plan):
+                fmt = "".join(x for x in plan.layout if isinstance(x, str))
+                args = [call(x, ()) for x in plan.layout if not isinstance(x, str)]
+                return ast.PrintFormat("sprintf", format=fmt, args=args)
+            make[id(b)] = sprintf
+        elif isinstance(a, ast.CastOp):
+            make[id(b)] = lambda e, fn=fns[0]: call(fn, [e.operand])
+        else:
+            make[id(b)] = lambda e, fn=fns[0]: call(fn, ())
+    if not make:
+        return copy
+    return replace_exprs(copy, lambda e: make[id(e)](e) if id(e) in make else e)

@@ -15,7 +15,7 @@ sys.path.insert(0, str(HERE.parent.parent.parent))
 sys.path.insert(0, str(HERE.parent.parent))
 
 from conftest import BUILD, build_target  # noqa: E402
-from unit.targetvars.cases import CASES  # noqa: E402
+from unit.targetvars.cases import CASES, VERBOSE  # noqa: E402
 
 STAP = "/work/shared/tools/stap48"
 
@@ -56,6 +56,23 @@ def functions(stdout: str, binary: Path, source: Path) -> list[str]:
     return out
 
 
+def verbose_listing(stdout: str, binary: Path, source: Path) -> list[str]:
+    """-p2 -v: the "# functions" and "# probes" sections, without embedded-C function bodies."""
+    out, section, in_c = [], None, False
+    for line in stdout.splitlines():
+        if in_c:
+            in_c = not line.endswith("%} }")
+            continue
+        if line.startswith("{ %{") or line.startswith("{ return %{"):
+            in_c = not line.endswith("%} }")
+            continue
+        if line.startswith("# ") and not line.startswith("#  "):
+            section = line
+        if section in ("# functions", "# probes"):
+            out.append(normalize(line, binary, source))
+    return out
+
+
 def normalize(text: str, binary: Path, source: Path) -> str:
     return text.replace(str(source), "@SRC@").replace(str(binary), "@BIN@")
 
@@ -69,6 +86,10 @@ def main():
         rec[name] = {"ok": r.returncode == 0, "errors": first_errors(r.stderr, binary, source),
                      "listing": listing(r.stdout, binary, source) if r.returncode == 0 else [],
                      "functions": functions(r.stdout, binary, source) if r.returncode == 0 else []}
+        if name in VERBOSE:
+            r = subprocess.run([STAP, "-p2", "-v", "-e", script.replace("@BIN@", str(binary))], capture_output=True,
+                               text=True)
+            rec[name]["verbose"] = verbose_listing(r.stdout, binary, source)
     (HERE / "errors.json").write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
 
 

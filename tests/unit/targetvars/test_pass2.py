@@ -11,7 +11,7 @@ import pytest
 from conftest import BUILD, build_target
 from stapy.options import Options
 from stapy.session import Session
-from unit.targetvars.cases import CASES
+from unit.targetvars.cases import CASES, VERBOSE
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = json.loads((HERE / "errors.json").read_text())
@@ -52,10 +52,10 @@ def real_process_resolver():
     yield
 
 
-def run_p2(script: str):
+def run_p2(script: str, verbose: int = 0):
     err = io.StringIO()
     out = io.StringIO()
-    status = Session(Options(script_text=script, last_pass=2), stdout=out, stderr=err).main()
+    status = Session(Options(script_text=script, last_pass=2, verbose=verbose), stdout=out, stderr=err).main()
     return status, err.getvalue(), out.getvalue()
 
 
@@ -105,3 +105,15 @@ def _sections(stdout: str, wanted) -> list[str]:
         if section in wanted:
             out.append(line)
     return out
+
+
+@pytest.mark.parametrize("name", VERBOSE)
+def test_pass2_verbose_like_stap(name):
+    """-p2 -v: stap's synthesized functions with their bodies, and probe bodies calling them."""
+    _, target, flags, script = next(c for c in CASES if c[0] == name)
+    binary = build_target(target, flags=flags)
+    source = next(BUILD.glob(binary.name + ".c"))
+    status, stderr, stdout = run_p2(script.replace("@BIN@", str(binary)), verbose=1)
+    assert status == 0, stderr
+    got = [_normalize(line, binary, source) for line in _sections(stdout, ("# functions", "# probes"))]
+    assert got == EXPECTED[name]["verbose"]
