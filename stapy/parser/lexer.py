@@ -194,7 +194,7 @@ class Lexer:
                 else:
                     kind = OPERATOR if text[0] == "@" else IDENTIFIER
                 self.saw_tokens = True
-                yield Token(kind, text, file, line, col, ws_before=ws)
+                yield Token(kind, text, file, line, col, None, ws)  # chain=None, ws_before=ws
                 col += pos - start
             # the character-at-a-time scanner takes this token
             self.pos, self.line, self.col = start, line, col

@@ -410,6 +410,15 @@ class Preprocessor:
             if t is None or t.kind != OPERATOR or t.text[0] not in "%@":
                 return t
             self.pushback = t
+        return self._next()
+
+    def resume(self, t: Token) -> Token | None:
+        """`next()` for a caller that, no macro expansion or conditional being in progress,
+        read `t` from the lexer itself (next()'s fast path) and found a `%`/`@` word."""
+        self.pushback = t
+        return self._next()
+
+    def _next(self) -> Token | None:
         while True:
             pp = self.pp_state[-1][1] if self.pp_state else "none"
             if pp in ("skip_then", "skip_else"):

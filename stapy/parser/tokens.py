@@ -215,15 +215,21 @@ def parse(ctx, driver):
     stack = driver.stack
     values = driver.values
     pending = ctx.pending
-    pp_next = ctx.pp.next
+    pp = ctx.pp
+    pp_next = pp.next
+    lexer_scan = pp.lexer_scan
     special = _SPECIAL
     cand_cache = _CANDIDATES
     while True:
         try:
             if pending:
                 tok = pending.pop(0)
-            else:
+            elif pp.acts or pp.pp_state:  # a macro expansion or conditional in progress
                 tok = pp_next()
+            else:  # pp.next()'s own fast path, a call less
+                tok = lexer_scan()
+                if tok is not None and tok.kind == OPERATOR and tok.text[0] in "%@":
+                    tok = pp.resume(tok)
             stat = ctx.stat_parens
             if tok is None or (stat and stat[-1] == ctx.parens) or ctx.prev == "RETURN":
                 lt = _next_terminal(ctx, driver, tok)
