@@ -104,16 +104,16 @@ class Builder:
 
     def number(self, c):
         t = c[0]
-        v = number_value(str(t))
+        v = number_value(t.value)
         if v is None:
             raise ParseError("number invalid or out of range", t.stap, explicit=False)
         return A.NumberLit(v, tok=t.stap)
 
     def string(self, c):
-        return A.StringLit(str(c[0]), tok=c[0].stap)
+        return A.StringLit(c[0].value, tok=c[0].stap)
 
     def embedded_expr(self, c):
-        return A.EmbeddedExpr(str(c[0]), tok=c[0].stap)
+        return A.EmbeddedExpr(c[0].value, tok=c[0].stap)
 
     # -- top level ------------------------------------------------------------
     def start(self, c):
@@ -468,7 +468,7 @@ class Builder:
 
     # -- expressions --------------------------------------------------------------
     def assignment(self, c):
-        return A.Assignment(str(c[1]), c[0], c[2], tok=c[1].stap)
+        return A.Assignment(c[1].value, c[0], c[2], tok=c[1].stap)
 
     def ternary(self, c):
         return A.Ternary(c[0], c[2], c[4], tok=c[1].stap)
@@ -480,19 +480,19 @@ class Builder:
         return _climb(c, _ARITH_PREC)
 
     def binary(self, c):
-        return A.Binary(str(c[1]), c[0], c[2], tok=c[1].stap)
+        return A.Binary(c[1].value, c[0], c[2], tok=c[1].stap)
 
     def regex(self, c):
-        return A.RegexMatch(str(c[1]), c[0], str(c[2]), tok=c[1].stap)
+        return A.RegexMatch(c[1].value, c[0], c[2].value, tok=c[1].stap)
 
     def unary(self, c):
-        return A.Unary(str(c[0]), c[1], tok=c[0].stap)
+        return A.Unary(c[0].value, c[1], tok=c[0].stap)
 
     def pre_crement(self, c):
-        return A.IncDec(str(c[0]), c[1], True, tok=c[0].stap)
+        return A.IncDec(c[0].value, c[1], True, tok=c[0].stap)
 
     def post_crement(self, c):
-        return A.IncDec(str(c[1]), c[0], False, tok=c[1].stap)
+        return A.IncDec(c[1].value, c[0], False, tok=c[1].stap)
 
     def star(self, c):
         return _Star()
@@ -529,7 +529,7 @@ class Builder:
         return A.TargetSymbol(name, tok=t.stap)
 
     def symbol(self, c):
-        return A.Symbol(str(c[0]), tok=c[0].stap)
+        return A.Symbol(c[0].value, tok=c[0].stap)
 
     def index_list(self, c):
         return [None if isinstance(x, _Star) else x for x in c if not isinstance(x, LarkToken)]
@@ -559,7 +559,7 @@ class Builder:
 
     def call(self, c):
         args = c[2] if len(c) > 3 else []
-        return A.FunctionCall(str(c[0]), args, tok=c[0].stap)
+        return A.FunctionCall(c[0].value, args, tok=c[0].stap)
 
     def cast(self, c):
         strs = _toks(c, "STRING")
@@ -602,7 +602,7 @@ class Builder:
 
     def print_fmt(self, c):
         args = [x for x in c[3:] if not isinstance(x, LarkToken)]
-        return A.PrintFormat(str(c[0]), format=str(c[2]), args=args, tok=c[0].stap)
+        return A.PrintFormat(c[0].value, format=c[2].value, args=args, tok=c[0].stap)
 
     def print_sep(self, c):
         return c[0]
@@ -692,11 +692,11 @@ def _climb(items, prec):
         nonlocal pos
         lhs = items[pos]
         pos += 1
-        while pos < len(items) and prec[str(items[pos])] >= min_prec:
+        while pos < len(items) and prec[items[pos].value] >= min_prec:
             op = items[pos]
             pos += 1
-            rhs = parse(prec[str(op)] + 1)
-            lhs = A.Binary(str(op), lhs, rhs, tok=op.stap)
+            rhs = parse(prec[op.value] + 1)
+            lhs = A.Binary(op.value, lhs, rhs, tok=op.stap)
         return lhs
 
     return parse(0)

@@ -192,6 +192,16 @@ class LalrError(Exception):
 
 def _splicer(splice, fn):
     """Children with each `_helper` rule's list spliced in, then `fn` (or the list itself)."""
+    if len(splice) == 1:
+        i = splice[0]
+
+        def reduce_one(kids):
+            out = kids[:i]
+            out.extend(kids[i])
+            out.extend(kids[i + 1:])
+            return out if fn is None else fn(out)
+
+        return reduce_one
     positions = frozenset(splice)
 
     def reduce(kids):
