@@ -69,23 +69,23 @@ def _replace(node, mapping) -> None:
             _replace(v, mapping)
 
 
-def _tid_value(tok):
+def _tid_value(tok, listed: str = "tid"):
     from stapy.semantic.target_vars import Plan
 
     n = ast.EntryOp(ast.NumberLit(0, tok=tok), tok=tok)
-    n.tv = Plan("tid")
+    n.tv = Plan("tid", text=listed)  # text: the call -p2 -v shows (stap's tid() resolves in the .return probe)
     n.type = LONG
     return n
 
 
-def _tid_local(probe, tok):
+def _tid_local(probe, tok, listed: str = "tid"):
     """stap's `_entry_tvar_tid = tid()` at the top of a probe; returns the local."""
     var = probe.locals.get("_entry_tvar_tid")
     if var is None:
         var = LocalVar("_entry_tvar_tid", tok=tok, slot=len(probe.locals))
         probe.locals[var.name] = var
-        probe.body.statements.insert(0, ast.ExprStmt(ast.Assignment("=", _sym(var, tok), _tid_value(tok), tok=tok),
-                                                     tok=tok))
+        probe.body.statements.insert(0, ast.ExprStmt(ast.Assignment("=", _sym(var, tok), _tid_value(tok, listed),
+                                                                    tok=tok), tok=tok))
     return var
 
 
@@ -157,7 +157,7 @@ def save_at_entry(resolver, p, scope) -> None:
         values.append(value)
         xt = x.tok
         if ret_tid is None:
-            ret_tid = _tid_local(p, xt)
+            ret_tid = _tid_local(p, xt, "__global_tid__overload_0")
             call_tid = _tid_local(call, xt)
         call.body.statements.append(ast.ExprStmt(ast.Assignment(
             "=", _at(g, [_sym(call_tid, xt), ast.IncDec("++", _at(ctr, [_sym(call_tid, xt)], xt), True, tok=xt)], xt),
@@ -177,11 +177,8 @@ def save_at_entry(resolver, p, scope) -> None:
     # resolve the captured expressions where they are evaluated: at the .call probe's pc, current registers.
     # stap named the functions of `$var`/`$$parms` captures in the .return probe's walk: their copies
     # reuse those names; @entry operands get theirs now (the -p2 listing, tv_functions)
-    copies = [(x, v) for x, v in zip(xs, values) if not isinstance(x, ast.EntryOp)]
-    for _, v in copies:
-        resolver.synth_skip |= {id(m) for m in walk(v)}
+    for x, v in zip(xs, values):
+        if not isinstance(x, ast.EntryOp):
+            resolver.replay[id(v)] = list(getattr(x, "tv_ticks", ()))
     resolver.probe(call)
-    for x, v in copies:
-        if getattr(v, "tv", None) is not None and getattr(x, "tv", None) is not None:
-            v.tv.fns, v.tv.layout = x.tv.fns, x.tv.layout
     d.probes.insert(d.probes.index(p), call)

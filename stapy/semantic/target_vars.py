@@ -297,13 +297,6 @@ def _registers_ok(loc) -> bool:
     return True
 
 
-class _Unskipped:
-    """A stand-in with the node's token, so that `context` builds its plan without naming functions."""
-
-    def __init__(self, n):
-        self.tok = n.tok
-
-
 def _return_access(rtype, scope) -> Access:
     """$return: rax, or xmm0 for a float/double (SysV x86-64, locations.return_value_location)."""
     from stapy.debuginfo.locations import return_value_location
@@ -632,10 +625,10 @@ class Resolver:
         self.d = d
         self.guru = bool(getattr(d.options, "guru", False))
         self.ticks = tv_functions.Ticks()
-        # nodes whose functions stap names elsewhere: @entry operands in the .return probe (named when
-        # the entry probe is expanded) and the entry probe's copies of in-order captures (named in the
-        # .return probe's walk)
+        # @entry operands in a .return probe: stap names their functions when it expands the entry probe
         self.synth_skip: set = set()
+        # entry-probe copies of a .return probe's `$var`/`$$parms`: the numbers they took there (entry_values)
+        self.replay: dict = {}
         self.entry_tick = 0  # stap's counter in gen_mapped_saved_return names
 
     def run(self):
@@ -712,16 +705,24 @@ class Resolver:
         n.tv = Plan("entry")
 
     def resolve_node(self, n, scope, entry: bool, quiet: bool = False) -> bool:
+        saved = self.ticks
+        replay = self.replay.pop(id(n), None)
+        if replay is not None:
+            self.ticks = tv_functions.Replay(replay, saved)
+        self.ticks.log = []
         try:
             plan, typ = self.plan_for(n, scope, entry)
+            n.tv = plan
+            n.type = typ
+            self.synth_node(n, plan)
         except TvError as ex:
             if not quiet:
                 n.tv_error = (ex.message, ex.tok or n.tok)
                 n.tv_more = list(getattr(ex, "more", ()))
             return False
-        n.tv = plan
-        n.type = typ
-        self.synth_node(n, plan)
+        finally:
+            n.tv_ticks = self.ticks.log
+            self.ticks = saved
         return True
 
     # -- one node --------------------------------------------------------------------------
@@ -798,12 +799,6 @@ class Resolver:
 
     # -- $$vars and friends ----------------------------------------------------------------
     def context(self, n, scope, name, pretty, entry):
-        if id(n) in self.synth_skip:
-            saved, self.ticks = self.ticks, tv_functions.Ticks()  # named already (see synth_skip)
-            try:
-                return self.context(_Unskipped(n), scope, name, pretty, entry)
-            finally:
-                self.ticks = saved
         if not scope.dwarf:
             return Plan("string", text=""), STRING
         items: list = []

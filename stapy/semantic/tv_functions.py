@@ -33,15 +33,34 @@ class SynthFn:
 
 
 class Ticks:
-    """stap's static counters, one per kind of synthesized name."""
+    """stap's static counters, one per kind of synthesized name; `log` records the numbers taken."""
 
     def __init__(self):
         self.n = {"tvar": 0, "pretty": 0, "deref": 0, "local": 0, "cast": 0, "atvar": 0}
+        self.log: list = []
 
     def take(self, kind: str) -> int:
         v = self.n[kind]
         self.n[kind] += 1
+        self.log.append((kind, v))
         return v
+
+
+class Replay:
+    """Ticks that hand out numbers taken before: a .return probe's `$var` is named where stap expands
+    it (in the .return probe's walk) but read, and so rendered, at the entry probe's pc."""
+
+    def __init__(self, log: list, fallback: Ticks):
+        self.left = list(log)
+        self.fallback = fallback
+        self.log: list = []
+
+    def take(self, kind: str) -> int:
+        for i, (k, v) in enumerate(self.left):
+            if k == kind:
+                del self.left[i]
+                return v
+        return self.fallback.take(kind)
 
 
 def _uses_fb(acc) -> bool:
@@ -326,6 +345,9 @@ def rewrite_for_listing(body, copy, names: dict):
     make = {}
     for a, b in zip(walk(body), walk(copy)):
         plan = getattr(a, "tv", None)
+        if plan is not None and plan.kind == "tid":  # entry_values' tid of the capture globals
+            make[id(b)] = lambda e, name=plan.text or "tid": ast.FunctionCall(name, [])
+            continue
         fns = getattr(plan, "fns", None)
         if not fns:
             continue

@@ -110,4 +110,4 @@ CASES = [
 # cases whose `-p2 -v` text (functions with bodies, probe bodies) is compared too; embedded-C bodies of
 # stap's tapset functions are left out of the recording
 VERBOSE = ("ok_float_O0", "ok_float_xmm_O2", "ok_float_return_O2", "ok_fns_two_probes_O2", "ok_xmm_statement",
-           "ok_fns_defined_and_elided")
+           "ok_fns_defined_and_elided", "ok_return", "ok_return_entry", "ok_return_two")
