@@ -166,11 +166,10 @@ class Lexer:
                 m = match(buf, pos)
                 start = m.end(1)
                 if start != pos:
-                    skipped = m.group(1)
-                    nl = skipped.count("\n")
+                    nl = buf.count("\n", pos, start)
                     if nl:
                         line += nl
-                        col = len(skipped) - skipped.rindex("\n")
+                        col = start - buf.rindex("\n", pos, start)
                     else:
                         col += start - pos
                     ws = True
