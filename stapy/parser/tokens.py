@@ -113,7 +113,7 @@ def check_format(s: str) -> str | None:
 
 
 class Context:
-    """Per-file parse context shared by the lexer class and the builder."""
+    """Per-file parse context shared by the token reader (parse) and the builder."""
 
     def __init__(self, pp, privileged: bool):
         self.pp = pp
