@@ -686,20 +686,19 @@ _ARITH_PREC = {"<<": 1, ">>": 1, ">>>": 1, ".": 2, "+": 3, "-": 3, "*": 4, "/": 
 
 def _climb(items, prec):
     """operand (op operand)* -> left-associative Binary nodes by precedence."""
-    pos = 0
+    return _climb_from(items, prec, 0, 0)[0]
 
-    def parse(min_prec):
-        nonlocal pos
-        lhs = items[pos]
-        pos += 1
-        while pos < len(items) and prec[items[pos].value] >= min_prec:
-            op = items[pos]
-            pos += 1
-            rhs = parse(prec[op.value] + 1)
-            lhs = A.Binary(op.value, lhs, rhs, tok=op.stap)
-        return lhs
 
-    return parse(0)
+def _climb_from(items, prec, pos, min_prec):
+    # a plain recursive function: a nested closure calling itself would be a reference
+    # cycle keeping every operand alive until the cyclic GC runs
+    lhs = items[pos]
+    pos += 1
+    while pos < len(items) and prec[items[pos].value] >= min_prec:
+        op = items[pos]
+        rhs, pos = _climb_from(items, prec, pos + 1, prec[op.value] + 1)
+        lhs = A.Binary(op.value, lhs, rhs, tok=op.stap)
+    return lhs, pos
 
 
 class _Star:
