@@ -629,7 +629,15 @@ def resolve_process_probe(process_arg: str, components, cwd: str | None = None, 
             comps = comps[1:]
         for module, lib in modules:
             ctx = _Ctx(exe, module, lib, comps)
-            out += _resolve_in_module(ctx, comps, prologue)
+            sites = _resolve_in_module(ctx, comps, prologue)
+            if lib is not None:
+                # -p2's `<-` chain names a library's probe by the point it came from:
+                # process("/exe").library("/abs/lib.so").function("f@file:line") [tapsets.cxx
+                # mount_well_formed_probe_point keeps the process path when has_library]
+                sites = [s if s.derivation is not None or not s.p2_text.startswith(ctx.p2_head) else
+                         dataclasses.replace(s, derivation=ctx.prefix + s.p2_text[len(ctx.p2_head):])
+                         for s in sites]
+            out += sites
             advice += ctx.advice
     if not out and advice:
         raise NoLineRecords(advice)

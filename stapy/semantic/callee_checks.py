@@ -9,6 +9,9 @@ from the call sites it found by putting, in front of the probe's body, one check
 highest level first (LEVEL is one less in .return probes).  The probe also remembers the well-formed
 point it was derived from, `function(CALLER@file:line).callee(CALLEE@file:line)`: the `/* <- */` chain of
 -p2 and pn() show it, while pp() shows `function(CALLEE@file:line)`.
+
+Every user-space probe with a debuginfo site also gets its pn() point here (the site's -l text: stap's
+script location), and library probes their `<-` chain point (`process(EXE).library(LIB)...`).
 """
 from __future__ import annotations
 
@@ -45,14 +48,20 @@ def run(d: Draft) -> Draft:
     for p in d.probes:
         params = getattr(p.resolved, "params", None)
         site = params.get("site") if isinstance(params, dict) else None
-        if site is None or getattr(site, "derivation", None) is None:
+        if site is None:
+            continue
+        if not any(isinstance(c, ast.ProbeAlias) for c in p.chain):
+            # pn() is stap's script location: the last well-formed point of the derivation, which
+            # is what -l lists (mark("NAME"), plt("NAME"), library("/abs").function("f@file:line"));
+            # an alias's own name wins over it [elaborate.cxx derived_probe::script_location]
+            p.script_point = _point(site.pp, p.point)
+        if getattr(site, "derivation", None) is None:
             continue
         if getattr(site, "tail_call", ""):
             d.reporter.warning(f'Callee "{site.function}" in function "{site.tail_call}" is a tail call: '
                                ".callee probe may not fire. Try placing the probe directly on the callee "
                                "function instead.")
         p.derivation_point = _point(site.derivation, p.point)
-        p.script_point = p.derivation_point
         if not site.caller_checks:
             continue
         tok = p.tok

@@ -81,8 +81,6 @@ def test_plt(run):
     assert got["pltret"] == truth["pltret"]
 
 
-@pytest.mark.xfail(strict=True, reason="pn() of a .library() probe names the library as the process; stap's keeps "
-                   "process(EXE).library(LIB) (stap48 -p3 .pn)")
 def test_library_pn(run):
     d, p, truth, got = run
     pp = got["ppa"][0].split("|")[0]

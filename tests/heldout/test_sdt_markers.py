@@ -57,8 +57,6 @@ def test_pp_is_the_note_address(run):
     assert got["pp"] == [f'process("{exe}").statement({hex(int(m.group(1), 16))})'] * 6
 
 
-@pytest.mark.xfail(strict=True, reason="pn() of a mark probe is the derived .statement(0x..) point; stap's is the "
-                   "script-level point after wildcard expansion (stap48 -p3: .pn=process(\"/abs\").mark(\"request__start\"))")
 def test_pn_is_the_script_level_point(run):
     exe, p, truth, got = run
     assert got["pn"] == [f'process("{exe}").mark("request__start")'] * 6

@@ -35,6 +35,21 @@ def test_process_probe_lines_match_stap(case):
     assert got == expected
 
 
+PN = [c for c in cases() if c.mode == "-pn"]
+
+
+@pytest.mark.parametrize("case", PN, ids=[c.name for c in PN])
+def test_pn_is_stap_script_location(case):
+    """pn() is the point as -l lists it (mark("NAME"), plt("NAME"), CALLER.callee(CALLEE)), pp() the
+    concrete one: both as stap 4.8 -p3 names them in its probe table."""
+    binary = case.build()
+    point = case.point.replace("BIN", str(binary))
+    s = Session(Options(script_text=f"probe {point} {{ println(pn()) }}", last_pass=2), io.StringIO(), io.StringIO())
+    probes = s.analyze().probes
+    got = sorted(f"{p.location} | {p.point_name}" for p in probes if not p.synthetic)
+    assert to_golden("\n".join(got), binary, case.source_of(binary)) == case.golden.read_text().rstrip("\n")
+
+
 def test_derivation_names_the_resolved_point(cbuild):
     binary = cbuild("dbg_basic.c", flags=("-O0", "-g"))
     status, out, err = p2(f'probe process("{binary}").function("add") {{ println(1) }}')
@@ -75,3 +90,24 @@ def test_missing_executables_as_stap_says(point, expected):
 def test_lifecycle_points_keep_paths_stap_cannot_find():
     status, out, err = p2('probe process("nonexist").begin { println(1) }')
     assert status == 0 and 'process("nonexist").begin /* <- process("nonexist").begin */' in out
+
+
+# stap48 -p2 of LIBRARY_POINTS (recorded with /work/shared/tools/stap48; @HOST@/@LIB@ = the built files): a
+# library's probe is named by the library file, its `<-` chain keeps process(HOST).library(LIB)
+LIBRARY_P2 = '''\
+process("@LIB@").function("lib_count@@LIB@.c:7") /* pc=.dynamic+0x1115 */ /* <- process("@HOST@").library("@LIB@").function("lib_count@@LIB@.c:7") */
+process("@LIB@").function("lib_hidden@@LIB@.c:14") /* pc=.dynamic+0x114e */ /* <- process("@HOST@").library("@LIB@").function("lib_hidden@@LIB@.c:14") */
+process("@LIB@").function("lib_apply@@LIB@.c:16") /* pc=.dynamic+0x1169 */ /* <- process("@HOST@").library("@LIB@").function("lib_apply@@LIB@.c:16") */
+process("@LIB@").statement(0x1030) /* pc=.dynamic+0x1030 */ /* <- process("@HOST@").library("@LIB@").statement(0x1030) */'''
+
+
+def test_library_derivation_keeps_the_process(cbuild):
+    lib = cbuild("dbg_lib.c", flags=("-O0", "-g", "-shared", "-fPIC"))
+    host = cbuild('int lib_count(const char*);\nint main(void){return lib_count("x")!=2;}\n',
+                  flags=("-O0", "-g", "-Wl,--no-as-needed", str(lib), "-Wl,-rpath," + str(lib.parent)), name="libhost")
+    status, out, err = p2(f'probe process("{host}").library("{lib.name}").function("lib_*") {{ println(1) }} '
+                          f'probe process("{host}").library("{lib.name}").plt("strlen") {{ println(1) }}')
+    assert status == 0, err
+    lines = [ln.replace(str(lib), "@LIB@").replace(str(host), "@HOST@") for ln in out.splitlines()
+             if ln.startswith("process(")]
+    assert "\n".join(lines) == LIBRARY_P2

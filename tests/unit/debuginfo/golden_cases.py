@@ -79,3 +79,12 @@ def p2_caller_checks(text: str) -> list[str]:
         if m:
             lines.append("  _caller_match" + m.group(1))
     return lines
+
+
+def p3_point_names(text: str) -> list[str]:
+    """From stap -p3's probe table: `PP | PN` per probe (pp() and pn() of each), sorted."""
+    out = []
+    for m in re.finditer(r'STAP_PROBE_INIT\(\d+, &\w+, ("(?:[^"\\]|\\.)*"), ("(?:[^"\\]|\\.)*")', text):
+        pp, pn = (g[1:-1].replace('\\"', '"').replace("\\\\", "\\") for g in m.groups())
+        out.append(f"{pp} | {pn}")
+    return sorted(out)

@@ -8,7 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))          # tests/ (conftest)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from golden_cases import cases, p2_caller_checks, p2_probe_lines, to_golden  # noqa: E402
+from golden_cases import cases, p2_caller_checks, p2_probe_lines, p3_point_names, to_golden  # noqa: E402
 
 STAP = "/work/shared/tools/stap48"
 
@@ -23,6 +23,10 @@ def record(case) -> str:
         res = subprocess.run([STAP, "-p2", "-v", "-e", f"probe {point} {{ println(1) }}"], capture_output=True,
                              text=True)
         text = "\n".join(p2_caller_checks(res.stdout))
+    elif case.mode == "-pn":          # -p3: pp() and pn() of each probe
+        res = subprocess.run([STAP, "-p3", "-e", f"probe {point} {{ println(pn()) }}"], capture_output=True,
+                             text=True)
+        text = "\n".join(p3_point_names(res.stdout))
     elif case.mode == "-vL":          # -v -L: one line per probe, in stap's order
         res = subprocess.run([STAP, "-v", "-L", point], capture_output=True, text=True)
         text = "\n".join(res.stdout.splitlines())

@@ -26,6 +26,9 @@ def ours(case) -> str:
             lines.append(f"{s.p2_text} /* pc={s.pc_text} */ /* <- {s.derivation or s.pp} */")
             lines += [f'  _caller_match(1, {level}, "{s.module}", "{s.caller_section}", {addr:#x})'
                       for level, addr in s.caller_checks]
+    elif case.mode == "-pn":          # pp() and pn(): the -p2 text and the -l text of each site
+        comps = split_probe_point(point)
+        lines = sorted(f"{s.p2_text} | {s.pp}" for s in resolve_process_probe(comps[0][1], comps[1:]))
     elif case.mode == "-vL":
         lines = list_probes(point, verbose_vars=True, show_pc=True)
     else:
