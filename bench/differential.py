@@ -516,7 +516,9 @@ def run_case(case: str, opt: str, tmp: Path, verbose: bool) -> list[str]:
     probes = CASES[case][1]
     bt = subprocess.run(["bpftrace", "-e", bpftrace_script(probes, exe, lib), "-c", str(exe)],
                         capture_output=True, text=True, timeout=300, cwd=exe.parent)
-    st = subprocess.run([sys.executable, "-m", "stapy", "-e", stapy_script(probes, exe, lib), "-c", str(exe)],
+    # -g: stap refuses a .statement(ADDR) that does not start a line record unless in guru mode (then it
+    # warns once per address: -w)
+    st = subprocess.run([sys.executable, "-m", "stapy", "-g", "-w", "-e", stapy_script(probes, exe, lib), "-c", str(exe)],
                         capture_output=True, text=True, timeout=300, cwd=ROOT)
     measured = {f"{fn}_{k}" for fn, metrics, _ in probes for k in metrics.split()} | {"mix_checksum"}
 

@@ -89,6 +89,7 @@ class ProbeSite:
     caller_checks: tuple = ()              # callee probes: ((level, link address), ...) in stap's order
     caller_section: str = ""               # _caller_match's section argument: .dynamic (ET_DYN), .absolute
     tail_call: str = ""                    # callee probes: the caller's name when the call is a tail call
+    warnings: tuple = ()                   # stap's pass-2 warnings about this site (-g statement(ADDR))
 
 
 class NoLineRecords(ResolveError):
@@ -110,7 +111,8 @@ def _q(s: str) -> str:
 
 
 class _Ctx:
-    def __init__(self, exe: str, module: str, library: str | None, components):
+    def __init__(self, exe: str, module: str, library: str | None, components, guru: bool = False):
+        self.guru = guru                    # -g: stap only warns about a statement(ADDR) mid-statement
         self.exe = exe
         self.module = module
         self.library = library
@@ -474,8 +476,29 @@ def _site(ctx: _Ctx, kind: str, addr: int, entry: int, name: str, f: Function | 
 
 
 def _resolve_statement_addr(ctx: _Ctx, addr: int) -> list[ProbeSite]:
+    """statement(ADDR) [tapsets.cxx query_addr]: the address must lie in a function DWARF describes
+    (else no match) and start a line record; otherwise stap refuses it, or under -g warns."""
     mod = dwarf_for(ctx.ef)
-    f = mod.function_at(addr) if mod is not None else None
+    cu = mod.cu_for_address(addr) if mod is not None else None
+    if cu is None:
+        return []
+    f = mod.function_at(addr)
+    if f is None and not any(i.contains(addr) for i in mod.inline_instances(cu)):
+        return []
+    warnings = ()
+    row = mod.line_table(cu).row_for_address(addr)
+    if row is None or row.address != addr:
+        msg = f"address {addr:#x} does not match the beginning of a statement"
+        if row is not None:
+            msg += f" (try {row.address:#x})"
+        else:
+            name = cu.get_top_DIE().attributes.get("DW_AT_name")
+            msg += (f" (no line info found for '{name.value.decode() if name else ''}',"
+                    f" in module '{ctx.module}')")
+        if not ctx.guru:
+            ctx.advice.append(msg)
+            return []
+        warnings = (msg,)
     hit = ctx.ef.symbol_at(addr)
     name = f.name if f else (hit.symbol.name if hit else "")
     pp = f"{ctx.prefix}.statement({addr:#x}){ctx.suffix()}"
@@ -483,7 +506,7 @@ def _resolve_statement_addr(ctx: _Ctx, addr: int) -> list[ProbeSite]:
     listed = pp + ".nearest" if "nearest" in ctx.comps else pp
     return [ProbeSite(ctx.module, addr, f.entry_pc if f else addr, "statement", ctx.is_return, name,
                       f.decl_file if f else None, f.decl_line if f else None, listed, ctx.pc_text(addr), pp, ctx.exe,
-                      f, derivation=listed if listed != pp else None)]
+                      f, derivation=listed if listed != pp else None, warnings=warnings)]
 
 
 def _resolve_labels(ctx: _Ctx, spec: FunctionSpec, label: str) -> list[ProbeSite]:
@@ -613,7 +636,7 @@ def _quirk_sites(ctx: _Ctx, spec: FunctionSpec, comps, tail: str, found=None) ->
 
 
 def resolve_process_probe(process_arg: str, components, cwd: str | None = None, env: dict | None = None,
-                          prologue: str = "auto") -> list[ProbeSite]:
+                          prologue: str = "auto", guru: bool = False) -> list[ProbeSite]:
     """All probe sites for process(process_arg).<components>; [] when nothing matches."""
     env = os.environ if env is None else env
     comps = list(components)
@@ -628,7 +651,7 @@ def resolve_process_probe(process_arg: str, components, cwd: str | None = None, 
             modules = [(lib, shown or lib) for lib in resolve_library_path(libpat, exe, env)]
             comps = comps[1:]
         for module, lib in modules:
-            ctx = _Ctx(exe, module, lib, comps)
+            ctx = _Ctx(exe, module, lib, comps, guru)
             sites = _resolve_in_module(ctx, comps, prologue)
             if lib is not None:
                 # -p2's `<-` chain names a library's probe by the point it came from:

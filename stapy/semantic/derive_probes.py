@@ -48,10 +48,12 @@ def derive_file(d: Draft, f, aliases=None) -> None:
             try:
                 derived = _derive(d, pp, probe, [probe], clone(probe.body), aliases, 0, f)
             except ProbePointError as e:
+                # debuginfo's "no line records for F:N ..." / "address ... does not match the beginning
+                # of a statement": stap reports them as errors even for a `?` point
+                for text in getattr(e, "advice", ()):
+                    d.reporter.error(text, None, key=text)
                 if pp.optional or pp.sufficient and pp.optional:
                     continue
-                for text in getattr(e, "advice", ()):  # e.g. debuginfo's "no line records for F:N ..."
-                    d.reporter.error(text, None, key=text)
                 inner = Diagnostic("semantic error", e.message, e.token)
                 d.reporter.error("while resolving probe point", pp.components[0].tok,
                                  key="resolve:" + e.key, chain=[inner])
@@ -113,6 +115,8 @@ def _derive(d, pp, probe, chain, body, aliases, depth, file) -> list:
     if fam is not None:
         matched = True
         for r in fam.resolve(pp, d.options):
+            for text in r.warnings:
+                d.reporter.warning(text)
             results.append(_make(pp, chain, r, body, probe, file))
     elif any(ch in head.functor for ch in "*?[") and not matched:
         for name in probe_points.FAMILY_NAMES():

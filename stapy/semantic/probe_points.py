@@ -40,6 +40,7 @@ class Resolved:
     params: dict = field(default_factory=dict)
     components: Optional[list] = None
     comment: str = ""
+    warnings: list = field(default_factory=list)  # pass-2 warnings stap prints while resolving it
 
 
 def _arg_value(comp: ast.ProbePointComponent):

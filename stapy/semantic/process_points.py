@@ -156,7 +156,7 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
     if "callees" in names and isinstance(dict(pairs).get("callees"), int) and dict(pairs)["callees"] < 1:
         raise ProbePointError(".callees(N) only acceptable for N >= 1", None, key="callees")
     try:
-        sites = resolve_process_probe(exe, pairs, prologue=prologue)
+        sites = resolve_process_probe(exe, pairs, prologue=prologue, guru=bool(getattr(options, "guru", False)))
     except NoLineRecords as e:
         err = ProbePointError("no match", None, key="no match")
         err.advice = e.advice       # reported before the probe point's error, as stap prints them
@@ -175,7 +175,7 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
                   "is_return": s.is_return, "function": s.function, "site": s,
                   "semaphore": s.sdt.semaphore if s.sdt is not None else 0}
         out.append(Resolved(kind, params, components=_components_of(s.p2_text, head.tok),
-                            comment=f" /* pc={s.pc_text} */"))
+                            comment=f" /* pc={s.pc_text} */", warnings=list(s.warnings)))
     return out
 
 

@@ -111,3 +111,54 @@ def test_library_derivation_keeps_the_process(cbuild):
     lines = [ln.replace(str(lib), "@LIB@").replace(str(host), "@HOST@") for ln in out.splitlines()
              if ln.startswith("process(")]
     assert "\n".join(lines) == LIBRARY_P2
+
+
+# stap48 -p2 (stderr) on dbg_callee.c -O0: 0x1146 lies inside line 7's record at 0x1140; 0x1020 is in .plt
+STMT_MID = '''\
+semantic error: address 0x1146 does not match the beginning of a statement (try 0x1140)
+
+semantic error: while resolving probe point: identifier 'process' at <input>:1:7
+        source: probe process("@BIN@").statement(0x1146){println(1)}
+                      ^
+
+semantic error: no match
+
+Pass 2: analysis failed.  [man error::pass2]
+'''
+STMT_MID_OPTIONAL = '''\
+semantic error: address 0x1146 does not match the beginning of a statement (try 0x1140)
+
+Pass 2: analysis failed.  [man error::pass2]
+'''
+STMT_PLT = '''\
+semantic error: while resolving probe point: identifier 'process' at <input>:1:7
+        source: probe process("@BIN@").statement(0x1020){println(1)}
+                      ^
+
+semantic error: no match
+
+Pass 2: analysis failed.  [man error::pass2]
+'''
+
+
+def test_statement_address_must_start_a_line_record(cbuild):
+    binary = str(cbuild("dbg_callee.c", flags=("-O0", "-g")))
+    status, out, err = p2(f'probe process("{binary}").statement(0x1146){{println(1)}}')
+    assert status == 1 and err == STMT_MID.replace("@BIN@", binary)
+    status, out, err = p2(f'probe process("{binary}").statement(0x1146)?{{println(1)}} probe begin{{}}')
+    assert status == 1 and err == STMT_MID_OPTIONAL            # even a `?` point fails pass 2
+    status, out, err = p2(f'probe process("{binary}").statement(0x1020){{println(1)}}')
+    assert status == 1 and err == STMT_PLT.replace("@BIN@", binary)
+    status, out, err = p2(f'probe process("{binary}").statement(0x1140){{println(1)}}')
+    assert status == 0 and err == ""
+
+
+def test_statement_address_mid_line_under_guru_warns(cbuild):
+    binary = str(cbuild("dbg_callee.c", flags=("-O0", "-g")))
+    out, err = io.StringIO(), io.StringIO()
+    status = Session(Options(script_text=f'probe process("{binary}").statement(0x1146){{println(1)}}', last_pass=2,
+                             guru=True), out, err).main()
+    assert status == 0
+    assert err.getvalue() == "WARNING: address 0x1146 does not match the beginning of a statement (try 0x1140)\n"
+    assert (f'process("{binary}").statement(0x1146) /* pc=.dynamic+0x1146 */ /* <- process("{binary}")'
+            '.statement(0x1146) */') in out.getvalue()

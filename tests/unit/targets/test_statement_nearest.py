@@ -48,6 +48,7 @@ def test_nearest_probes_the_snapped_line(prog):
     assert r.returncode == 0, r.stderr
     src = prog + ".c"
     lines = set(r.stdout.replace(src, "S").replace(prog, "P").splitlines())
-    # bar (line 7) runs 7 times (see test_callee.py), main once; pp() is the probed line, pn() keeps .nearest
-    assert 'process("P").statement("bar@S:7")|process("P").statement("bar@S:7").nearest|7' in lines
-    assert 'process("P").statement("main@S:23")|process("P").statement("main@S:23").nearest|1' in lines
+    # bar (line 7) runs 7 times (see test_callee.py), main once; pp() is the probed line, pn() the line
+    # asked for with .nearest (stap48 -p3's .pn: its script location, as -l lists it)
+    assert 'process("P").statement("bar@S:7")|process("P").statement("bar@S:8").nearest|7' in lines
+    assert 'process("P").statement("main@S:23")|process("P").statement("main@S:21").nearest|1' in lines
