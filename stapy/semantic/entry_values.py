@@ -15,7 +15,7 @@ keeps recursion straight.
 from __future__ import annotations
 
 import dataclasses
-from stapy.parser import ast
+from stapy.parser import ast, printer
 from stapy.semantic.draft import ProbeDraft, clone, walk
 from stapy.semantic.program import LONG, GlobalVar, LocalVar
 
@@ -142,7 +142,8 @@ def save_at_entry(resolver, p, scope) -> None:
     for x in xs:
         what = "entry" if isinstance(x, ast.EntryOp) else x.name[1:] if isinstance(x, ast.TargetSymbol) else "cast"
         if not isinstance(x, ast.EntryOp):
-            shown = x.name if isinstance(x, ast.TargetSymbol) else "..."
+            # stap prints the whole target_symbol: `&`, members, indexes, `->$` of a pretty print
+            shown = printer.expr(x) if isinstance(x, ast.TargetSymbol) else "..."
             d.reporter.warning(f"confusing usage, value is captured as @entry({shown}) in .return probe "
                                f"[man stapprobes] RETURN PROBES", x.tok)
         name = f"__global_entry_tvar_{what}_{resolver.entry_tick}"

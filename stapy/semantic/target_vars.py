@@ -81,6 +81,79 @@ class Plan:
     layout: list | None = None  # $$vars: stap's sprintf pieces, str or a SynthFn argument (tv_functions)
 
 
+# ----------------------------------------------------------------------------- constants
+def constant_base(attr) -> tuple:
+    """loc2stap's translate_constant: DW_FORM_data* is a computed value (`('const', v)`), a block or
+    string a constant block (`('const_bytes', b)`), folded once the components are applied."""
+    v = attr.value
+    if isinstance(v, int):
+        return ("const", v)
+    if isinstance(v, str):
+        v = v.encode() + b"\0"
+    elif isinstance(v, bytes) and attr.form in ("DW_FORM_string", "DW_FORM_strp", "DW_FORM_line_strp"):
+        v = v + b"\0"
+    return ("const_bytes", bytes(v))
+
+
+def symbol_or_no_location(module, die, name: str, tok):
+    from stapy.debuginfo.elf import open_elf
+
+    if "DW_AT_external" in die.attributes and module:
+        try:
+            syms = [s for s in open_elf(module).lookup(name, ("object", "tls", "notype")) if s.address]
+        except (OSError, ValueError):
+            syms = []
+        if syms:
+            from stapy.debuginfo.locations import Location
+
+            return ("loc", Location("memory", ops=(("addr", syms[0].address),)))
+    raise TvError(f"failed to retrieve location attribute for '{name}' [man error::dwarf]", tok)
+
+
+def fold_constants(plan, tok) -> None:
+    """Reads out of a constant block become constants (in place: -p2 functions hold the Accesses)."""
+    if plan is None:
+        return
+    accs = [plan.access] if plan.access is not None else []
+    accs += [x[1] for x in plan.items if not isinstance(x, str)]
+    for acc in accs:
+        if acc is not None and acc.base[0] == "const_bytes":
+            _fold(acc, tok)
+
+
+def _fold(acc, tok) -> None:
+    import struct
+
+    data, off = acc.base[1], 0
+    steps = list(acc.steps)
+    while steps:
+        st = steps.pop(0)
+        if st[0] == "offset":
+            off += st[1]
+        elif st[0] == "index" and isinstance(st[2], int):
+            off += st[1] * st[2]
+        elif st[0] == "deref":  # a pointer held in the block: continue in memory at its value
+            acc.base = ("const", int.from_bytes(data[off:off + 8].ljust(8, b"\0"), "little"))
+            acc.steps = [st] + steps
+            return
+        else:
+            raise TvError("cannot index into computed value", tok)
+    r = acc.read
+    if r[0] == "int":
+        v = int.from_bytes(data[off:off + r[1]].ljust(r[1], b"\0"), "little", signed=r[2])
+    elif r[0] == "f32":
+        v = struct.unpack("<q", struct.pack("<d", struct.unpack("<f", data[off:off + 4].ljust(4, b"\0"))[0]))[0]
+    elif r[0] == "bits":
+        _, bit_off, bit_size, signed = r
+        raw = int.from_bytes(data[off:off + 8].ljust(8, b"\0"), "little")
+        v = (raw >> bit_off) & ((1 << bit_size) - 1)
+        if signed and v >> (bit_size - 1):
+            v -= 1 << bit_size
+    else:
+        raise TvError("cannot take address of constant value", tok)
+    acc.base, acc.steps, acc.read = ("const", v), [], ("int", 8, True)
+
+
 # ----------------------------------------------------------------------------- the context of one probe
 class ProbeScope:
     """What a probe's target expressions can see: its site, the DWARF function and pc, SDT args."""
@@ -172,11 +245,11 @@ class ProbeScope:
         from stapy.debuginfo.locations import Location, location_at
 
         const, _ = attr_integrate(die, "DW_AT_const_value")
-        if const is not None and isinstance(const.value, int):
-            return ("const", const.value)
+        if const is not None:
+            return constant_base(const)
         la, holder = attr_integrate(die, "DW_AT_location")
         if la is None:
-            raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
+            return self.symbol_or_no_location(die, name, tok)
         fb = None
         if die.get_parent() is not None and die.get_parent().tag != "DW_TAG_compile_unit":
             fb = self.mod.frame_base(self.func, self.pc) or Location.unavailable()
@@ -189,6 +262,11 @@ class ProbeScope:
         if not _registers_ok(loc):
             raise TvError(f"not accessible at this address (pc: {self.pc:#x}) [man error::dwarf]", tok)
         return ("loc", loc)
+
+    def symbol_or_no_location(self, die, name: str, tok):
+        """A variable without location or constant: an external one is found in the symbol table
+        (PR10622), anything else is stap's "failed to retrieve location attribute" [dwflpp.cxx]."""
+        return symbol_or_no_location(self.site.module, die, name, tok)
 
     def expand_cfa(self, loc, tok):
         """Replace ('cfa',) by ('breg', reg, off) from the CFI row at pc; check entry values."""
@@ -578,7 +656,8 @@ def _flat_members(s) -> list:
 
 def _not_addressable(acc) -> str:
     """dwflpp.cxx literal_stmt_for_*: `&` of an object not in memory, by its location kind."""
-    kind = acc.base[1].kind if acc.base[0] == "loc" else "register" if acc.base[0] in ("return", "reg") else None
+    kind = (acc.base[1].kind if acc.base[0] == "loc" else "register" if acc.base[0] in ("return", "reg")
+            else "value" if acc.base[0] == "const" else None)
     return {"register": "cannot take address of object in register",
             "pieces": "cannot take address of noncontiguous object",
             "value": "cannot take address of computed value",
@@ -712,6 +791,7 @@ class Resolver:
         self.ticks.log = []
         try:
             plan, typ = self.plan_for(n, scope, entry)
+            fold_constants(plan, n.tok)
             n.tv = plan
             n.type = typ
             self.synth_node(n, plan)
@@ -876,7 +956,7 @@ class Resolver:
         if plan.fns or plan.kind not in ("long", "pretty") or id(n) in self.synth_skip:
             return
         if isinstance(n, ast.TargetSymbol):
-            if n.name.startswith("$$") or (plan.kind == "long" and plan.access.base[0] in ("sdt", "reg", "const")):
+            if n.name.startswith("$$") or (plan.kind == "long" and plan.access.base[0] in ("sdt", "reg")):
                 return
             name = n.name[1:]
             if plan.kind == "long":
@@ -1030,40 +1110,76 @@ class Resolver:
         return self.finish(acc, t, comps, pretty, n)
 
     def atvar(self, n, scope, comps, pretty, entry):
-        from stapy.debuginfo.dwarf import die_name
-
-        name, _, cu_pat = n.name.partition("@")
-        mod, path = self.module_for(n.module, scope)
-        if mod is None:
-            raise TvError(f"unable to find global '{name}' in {path}", n.tok)
+        """stap's @var: in a DWARF probe of the same module and without "@cu", first as a variable
+        seen at the probe pc [dwarf_var_expanding_visitor::visit_atvar_op]; then each CU in turn at
+        pc 0 [dwarf_atvar_query].  Each failure is chained; stap prints the chain newest first
+        after its "unable to find global"."""
         import fnmatch
 
-        found = None
-        for cu in mod.cus():
-            top = cu.get_top_DIE()
-            cu_name = top.attributes.get("DW_AT_name")
-            cu_text = cu_name.value.decode() if cu_name is not None else ""
-            if cu_pat and not (fnmatch.fnmatch(cu_text, cu_pat) or fnmatch.fnmatch(cu_text, "*/" + cu_pat)):
-                continue
-            for d in top.iter_children():
-                if d.tag == "DW_TAG_variable" and die_name(d) == name and "DW_AT_location" in d.attributes:
-                    found = d
-                    break
-            if found is not None:
-                break
-        if found is None:
-            where = f", in {cu_pat}" if cu_pat else ""
-            raise TvError(f"unable to find global '{name}' in {path}{where}", n.tok)
+        from stapy.debuginfo.dwarf import die_name
+        from stapy.semantic.suggest import suggest
+
+        name, _, cu_pat = n.name.partition("@")
+        chain: list = []
+        same = not n.module or (scope.site is not None and n.module == scope.site.module)
+        if same and not cu_pat and scope.dwarf and scope.site.kind in _DWARF_KINDS:
+            try:
+                return self.atvar_found(n, scope, comps, pretty, entry, scope.find_variable(name), name,
+                                        scope.site.module, scope, None)
+            except TvError as ex:
+                chain.append((ex.message, ex.tok or n.tok))
+        mod, path = self.module_for(n.module, scope)
+        where = f", in {cu_pat}" if cu_pat else ""
+        if mod is not None:
+            for cu in mod.cus():
+                top = cu.get_top_DIE()
+                cu_name = top.attributes.get("DW_AT_name")
+                cu_text = cu_name.value.decode() if cu_name is not None else ""
+                if cu_pat and not (cu_text == cu_pat or fnmatch.fnmatchcase(cu_text, "*/" + cu_pat)):
+                    continue
+                kids = [d for d in top.iter_children() if d.tag in ("DW_TAG_variable", "DW_TAG_formal_parameter")]
+                found = next((d for d in kids if die_name(d) == name), None)
+                try:
+                    if found is None:
+                        alts = suggest(name, ["$" + die_name(d) for d in kids if die_name(d)], 5)
+                        raise TvError(f"unable to find global '{name}', [man error::dwarf] dieoffset {top.offset:#x} "
+                                      f"in {path}, in {cu_text or '<unknown>'} {cu_text} "
+                                      + (f"(alternatives: {alts}))" if alts else "(<no alternatives>)"), n.tok)
+                    return self.atvar_found(n, scope, comps, pretty, entry, found, name, path, None, mod)
+                except TvError as ex:
+                    chain.append((ex.message, ex.tok or n.tok))
+        ex = TvError(f"unable to find global '{name}' in {path}{where}", n.tok)
+        ex.more = list(reversed(chain))
+        raise ex
+
+    def atvar_found(self, n, scope, comps, pretty, entry, die, name, path, local_scope, mod):
+        """One candidate DIE of @var: at the probe pc (local_scope) or as a CU global (pc 0)."""
+        from stapy.debuginfo.dwarf import attr_integrate
         from stapy.debuginfo.locations import location_at
         from stapy.debuginfo.types import type_of
 
-        loc = location_at(mod, found.attributes["DW_AT_location"], found, 0, None)
-        if loc is None or loc.kind != "memory":
-            raise TvError(f"not accessible at this address [man error::dwarf]", n.tok)
-        acc = Access(("loc", loc), site_address=scope.pc if scope.site is not None else None)
-        if scope.site is None or os.path.realpath(path) != os.path.realpath(scope.site.module):
+        site_address = scope.pc if scope.site is not None else None
+        if local_scope is not None:
+            if die is None:
+                raise local_scope.unknown_local(name, n.tok)
+            base = local_scope.location_of(die, name, n.tok)
+        else:
+            const, _ = attr_integrate(die, "DW_AT_const_value")
+            la, holder = attr_integrate(die, "DW_AT_location")
+            if const is not None:
+                base = constant_base(const)
+            elif la is None:
+                base = symbol_or_no_location(path, die, name, n.tok)
+            else:
+                loc = location_at(mod, la, holder, 0, None)
+                if loc is None or loc.kind != "memory":
+                    raise TvError("not accessible at this address [man error::dwarf]", n.tok)
+                base = ("loc", loc)
+        acc = Access(base, site_address=site_address)
+        if base[0] == "loc" and (scope.site is None or os.path.realpath(path) != os.path.realpath(scope.site.module)):
             acc.module = os.path.realpath(path)  # its load bias comes from the runner at run time
-        t = type_of(found.get_DIE_from_attribute("DW_AT_type")) if "DW_AT_type" in found.attributes else None
+        ta, holder = attr_integrate(die, "DW_AT_type")
+        t = type_of(holder.get_DIE_from_attribute("DW_AT_type")) if ta is not None else None
         return self.finish(acc, t, comps, pretty, n)
 
 

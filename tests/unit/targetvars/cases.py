@@ -5,8 +5,11 @@ Expected first errors are recorded from stap 4.8 by record_errors.py into errors
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 O0 = ("-O0", "-g")
 O2 = ("-O2", "-g")
+CONST = str(Path(__file__).resolve().parent / "tv_const.c")  # a target of this directory
 
 CASES = [
     ("unknown_local", "tv_struct.c", O0, 'probe process("@BIN@").function("add") { println($nosuch) }'),
@@ -105,6 +108,21 @@ CASES = [
      'probe process("@BIN@").statement("mid@*:29") { printf("%d", $k) }'),
     ("ok_xmm_statement", "tv_float.c", O2,
      'probe process("@BIN@").statement("mid@*:29") { printf("%x %s %s\\n", $s, $$vars, $$parms$) }'),
+    # folded constants (tv_const.c at -O2): DW_AT_const_value reads as a value (`&` of it is "computed value"),
+    # a const block (double, struct) is read out of the block, a variable with neither location nor constant
+    # is "failed to retrieve location attribute"; @var tries the probe's scope, then each CU, and chains
+    ("const_no_location", CONST, O2, 'probe process("@BIN@").function("bump") { println($greeting) }'),
+    ("const_atvar_no_location", CONST, O2, 'probe process("@BIN@").function("bump") { println(@var("greeting")) }'),
+    ("const_atvar_cu_no_location", CONST, O2,
+     'probe process("@BIN@").function("bump") { println(@var("greeting@tv_const*")) }'),
+    ("const_atvar_unknown", CONST, O2, 'probe process("@BIN@").function("bump") { println(@var("nosuch")) }'),
+    ("const_address", CONST, O2, 'probe process("@BIN@").function("bump") { println(&$counter) }'),
+    ("const_block_address", CONST, O2, 'probe process("@BIN@").function("bump") { println(&$origin->y) }'),
+    ("const_struct_value", CONST, O2, 'probe process("@BIN@").function("bump") { println(@var("origin")) }'),
+    ("ok_const_values", CONST, O2,
+     'probe process("@BIN@").function("bump") { println($counter, @var("counter"), $ratio, @var("ratio"),'
+     ' $origin->y, @var("origin")->x, $origin$, @var("origin")$$, @var("live@tv_const*")) }'),
+    ("ok_const_context", CONST, O2, 'probe process("@BIN@").function("bump") { println($$vars, $$locals$) }'),
 ]
 
 # cases whose `-p2 -v` text (functions with bodies, probe bodies) is compared too; embedded-C bodies of

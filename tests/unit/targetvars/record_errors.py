@@ -1,6 +1,6 @@
 """Record stap 4.8's pass-2 verdicts for cases.py into errors.json (needs /work/shared/tools/stap48).
 
-    python3 tests/unit/targetvars/record_errors.py
+    python3 tests/unit/targetvars/record_errors.py [NAME...]   (only those cases, merged into errors.json)
 Paths of the built binary and of its source are replaced by @BIN@ and @SRC@.
 """
 from __future__ import annotations
@@ -78,8 +78,11 @@ def normalize(text: str, binary: Path, source: Path) -> str:
 
 
 def main():
-    rec = {}
+    only = set(sys.argv[1:])
+    rec = json.loads((HERE / "errors.json").read_text()) if only else {}
     for name, target, flags, script in CASES:
+        if only and name not in only:
+            continue
         binary = build_target(target, flags=flags)
         source = next(BUILD.glob(binary.name + ".c"))
         r = subprocess.run([STAP, "-p2", "-e", script.replace("@BIN@", str(binary))], capture_output=True, text=True)
