@@ -265,6 +265,9 @@ class Engine:
                 self.unresolved.append((p, f"cannot place a breakpoint at {addr:#x}"))
                 continue
             (bp.entry if p.kind == "entry" else bp.returns).append(p)
+        if proc.xol is None and not proc.rdebug_hooked and any(
+                id(p) not in proc.armed and p.kind not in bpmod.SYSCALL_KINDS for p in self.probes):
+            self._map_xol(proc, thread)  # probes left for libraries: watch ld.so from the start
         if proc.xol is not None:
             cxxunwind.install(self, proc)
             libraries.install(self, proc)

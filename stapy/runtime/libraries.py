@@ -32,7 +32,13 @@ def install(engine, proc) -> None:
         r_debug = syms[0].address + bias
         brk = proc.read_u64(r_debug + R_BRK)
         if not brk:
-            return  # not initialised yet (before ld.so ran): try again at the entry point
+            # At the exec stop ld.so has not run yet and r_brk is 0.  r_brk will be ld.so's own
+            # _dl_debug_state: break there now, so its first RT_CONSISTENT call (after the
+            # DT_NEEDED libraries are mapped, before _dl_init runs their constructors) arms them.
+            state = elf.open_elf(path).lookup("_dl_debug_state")
+            if not state:
+                return  # try again at the entry point
+            brk = state[0].address + bias
         bp = bpmod.insert(proc, brk, proc.xol)
         if bp is not None:
             bp.internal = lambda e, th, regs: on_change(e, th, r_debug)

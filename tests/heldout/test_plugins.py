@@ -88,8 +88,6 @@ def test_library_pn(run):
     assert got["pn"] == [f'process("{d / "host"}").library("{d / "libgeom.so"}"){func}'] * 4
 
 
-@pytest.mark.xfail(strict=True, reason="probes in a linked library are armed after its constructors ran (stap and "
-                   "bpftrace catch a library constructor's calls: uprobes are registered on the file)")
 def test_probe_fires_in_library_constructor(run):
     d, p, truth, got = run
     assert got["setup"] == truth["setup"] == ["7"]
