@@ -302,4 +302,5 @@ def _matched(low, e):
 # the other families register themselves on import
 from stapy.codegen import builtins_context, builtins_float, builtins_user  # noqa: E402,F401
 from stapy.codegen import builtins_proc  # noqa: E402,F401
+from stapy.codegen import builtins_syscall  # noqa: E402,F401
 from stapy.codegen.builtins_context import ppfunc_of, probe_type_of  # noqa: E402,F401  (translate uses them)
