@@ -63,7 +63,7 @@ from .prologue import wants_prologue as _wants_prologue
 from .sdt import SdtProbe, sdt_probes
 from .stap_order import function_cache
 
-__all__ = ["ProbeSite", "ResolveError", "NoLineRecords", "FunctionSpec", "parse_function_spec", "prologue_end",
+__all__ = ["ProbeSite", "ResolveError", "NoLineRecords", "InlinedReturns", "FunctionSpec", "parse_function_spec", "prologue_end",
            "resolve_process_path", "resolve_process_paths", "resolve_library_path", "resolve_process_probe"]
 
 
@@ -90,6 +90,26 @@ class ProbeSite:
     caller_section: str = ""               # _caller_match's section argument: .dynamic (ET_DYN), .absolute
     tail_call: str = ""                    # callee probes: the caller's name when the call is a tail call
     warnings: tuple = ()                   # stap's pass-2 warnings about this site (-g statement(ADDR))
+
+
+class InlinedReturns(ResolveError):
+    """function(F).return matched only inline instances: nothing to probe; stap warns before its
+    `no match` [tapsets.cxx PR11553, dwarf_builder::build]."""
+
+    def __init__(self, warning: str):
+        super().__init__(warning)
+        self.warnings = [warning]
+
+
+def _inlined_returns_warning(names) -> str:
+    quick = ""
+    for name in sorted(names):
+        quick += " " + name
+        if len(quick) > 80:          # stap's heuristic against an overlong line
+            quick += " ..."
+            break
+    # stap picks the plural by the list's length in characters, so it is always "functions"
+    return f"cannot probe .return of {len(names)} inlined functions {quick}"
 
 
 class NoLineRecords(ResolveError):
@@ -123,6 +143,7 @@ class _Ctx:
         self.comps = dict(components)
         self.is_return = "return" in self.comps
         self.advice: list[str] = []         # stap's "no line records ... (try :N)" for a line without code
+        self.inlined_returns: set[str] = set()   # .return on functions only inlined: their names
 
     def pc_text(self, addr: int) -> str:
         if self.ef.is_pie:
@@ -265,6 +286,8 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
             # partially inlined one, not an entry point [tapsets.cxx query_dwarf_func]
             funcs = [f for f in funcs if ok(f) and not _is_part(ctx, f)]
             inlines = [f for f in inlines if ok(f)]
+            if ctx.is_return:
+                ctx.inlined_returns.update(f.name for f in inlines)
             if kind_filter not in ("any", "inline") or ctx.is_return:
                 inlines = []
             if kind_filter == "inline":
@@ -315,7 +338,7 @@ def _symtab_only(ctx: _Ctx, mod: DwarfModule | None, spec: FunctionSpec, searche
         return []
     dwarf_entries = set(seen_entries)
     if mod is not None:
-        for cu in (searched_cus if _has_wildcard(spec.function) else []):
+        for cu in searched_cus:
             dwarf_entries.update(f.entry_pc for f in mod.functions(cu))
     out = []
     for sym in ctx.ef.lookup(spec.function):
@@ -642,6 +665,7 @@ def resolve_process_probe(process_arg: str, components, cwd: str | None = None, 
     comps = list(components)
     out: list[ProbeSite] = []
     advice: list[str] = []
+    inlined: set[str] = set()
     for exe in resolve_process_paths(process_arg, cwd, env.get("PATH", "")):
         modules: list[tuple[str, str | None]] = [(exe, None)]
         if comps and comps[0][0] == "library":
@@ -662,8 +686,11 @@ def resolve_process_probe(process_arg: str, components, cwd: str | None = None, 
                          for s in sites]
             out += sites
             advice += ctx.advice
+            inlined |= ctx.inlined_returns
     if not out and advice:
         raise NoLineRecords(advice)
+    if not out and inlined:
+        raise InlinedReturns(_inlined_returns_warning(inlined))
     return out
 
 

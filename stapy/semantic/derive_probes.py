@@ -48,6 +48,8 @@ def derive_file(d: Draft, f, aliases=None) -> None:
             try:
                 derived = _derive(d, pp, probe, [probe], clone(probe.body), aliases, 0, f)
             except ProbePointError as e:
+                for text in getattr(e, "warnings", ()):   # e.g. "cannot probe .return of N inlined functions"
+                    d.reporter.warning(text)
                 # debuginfo's "no line records for F:N ..." / "address ... does not match the beginning
                 # of a statement": stap reports them as errors even for a `?` point
                 for text in getattr(e, "advice", ()):

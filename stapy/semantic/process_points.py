@@ -102,7 +102,8 @@ def _inline_names(path: str) -> set:
 
 
 def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
-    from stapy.debuginfo.resolve import NoLineRecords, ResolveError, resolve_process_path, resolve_process_probe
+    from stapy.debuginfo.resolve import (InlinedReturns, NoLineRecords, ResolveError, resolve_process_path,
+                                         resolve_process_probe)
 
     comps = point.components
     head = comps[0]
@@ -160,6 +161,10 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
     except NoLineRecords as e:
         err = ProbePointError("no match", None, key="no match")
         err.advice = e.advice       # reported before the probe point's error, as stap prints them
+        raise err from None
+    except InlinedReturns as e:
+        err = ProbePointError(_no_match_text(exe, pairs), None, key="no match")
+        err.warnings = e.warnings   # printed before the probe point's error, as stap does
         raise err from None
     except (ResolveError, OSError, ValueError):
         raise ProbePointError("no match", None, key="no match") from None

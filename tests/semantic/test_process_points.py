@@ -162,3 +162,39 @@ def test_statement_address_mid_line_under_guru_warns(cbuild):
     assert err.getvalue() == "WARNING: address 0x1146 does not match the beginning of a statement (try 0x1140)\n"
     assert (f'process("{binary}").statement(0x1146) /* pc=.dynamic+0x1146 */ /* <- process("{binary}")'
             '.statement(0x1146) */') in out.getvalue()
+
+
+# stap48 -p2 (stderr) on dbg_inline.c: at -O0 square is never inlined, so .inline (and .exported: it is
+# static) match nothing, though the symbol table has it; at -O2 it is only inlined, so .return warns
+NOT_INLINED = '''\
+semantic error: while resolving probe point: identifier 'process' at <input>:1:7
+        source: probe process("@BIN@").function("square").@SUFFIX@{println(1)}
+                      ^
+
+semantic error: no match (similar functions: square, _start, main, _fini, _init)
+
+Pass 2: analysis failed.  [man error::pass2]
+'''
+ONLY_INLINED_RETURN = '''\
+WARNING: cannot probe .return of 1 inlined functions  square
+semantic error: while resolving probe point: identifier 'process' at <input>:1:7
+        source: probe process("@BIN@").function("square").return{println(1)}
+                      ^
+
+semantic error: no match (similar functions: square, _start, main, atoi, _fini)
+
+Pass 2: analysis failed.  [man error::pass2]
+'''
+
+
+@pytest.mark.parametrize("suffix", ["inline", "exported"])
+def test_function_filters_fail_in_pass_2(cbuild, suffix):
+    binary = str(cbuild("dbg_inline.c", flags=("-O0", "-g")))
+    status, out, err = p2(f'probe process("{binary}").function("square").{suffix}{{println(1)}}')
+    assert status == 1 and err == NOT_INLINED.replace("@BIN@", binary).replace("@SUFFIX@", suffix)
+
+
+def test_return_of_an_only_inlined_function_warns(cbuild):
+    binary = str(cbuild("dbg_inline.c", flags=("-O2", "-g")))
+    status, out, err = p2(f'probe process("{binary}").function("square").return{{println(1)}}')
+    assert status == 1 and err == ONLY_INLINED_RETURN.replace("@BIN@", binary)
