@@ -305,27 +305,12 @@ class Engine:
         return proc.xol
 
     # -- targets -----------------------------------------------------------
-    def launch(self, argv, label: str | None = None) -> int:
+    def launch(self, argv, label: str | None = None, pid: int | None = None) -> int:
         """-c: start argv (a list, or a string run by `sh -c`) stopped at its exec, probes armed.
-        A failed exec prints `LABEL: strerror` (staprun's perror(target_cmd); default argv[0]) and exits 1."""
-        if label is None:
-            label = argv if isinstance(argv, str) else argv[0]
-        if isinstance(argv, str):
-            argv = ["/bin/sh", "-c", argv]
-        pid = os.fork()
-        if pid == 0:  # the child: become the command
-            try:
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                for s in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                    signal.signal(s, signal.SIG_DFL)
-                os.kill(os.getpid(), signal.SIGSTOP)
-                os.execvp(argv[0], argv)
-            except OSError as ex:
-                os.write(2, f"{label}: {ex.strerror}\n".encode())
-                os._exit(1)
-            finally:
-                os._exit(127)
-        os.waitpid(pid, os.WUNTRACED)
+        A failed exec prints `LABEL: strerror` (staprun's perror(target_cmd); default argv[0]) and exits 1.
+        pid: a child from spawn() already waiting before its exec (forked before the begin probes)."""
+        if pid is None:
+            pid = spawn(argv, label)
         pt.seize(pid, OPTIONS)
         os.kill(pid, signal.SIGCONT)
         self.target_pid = pid
@@ -678,3 +663,27 @@ class Engine:
         if kind == stops.EXITED and sig:
             return f"Child process exited with status {sig}"
         return None
+
+
+def spawn(argv, label: str | None = None) -> int:
+    """Fork the -c command, stopped (SIGSTOP) before its exec: staprun's start_cmd, done before the
+    begin probes so that target() is known in them.  Engine.launch(pid=...) lets it run."""
+    if label is None:
+        label = argv if isinstance(argv, str) else argv[0]
+    if isinstance(argv, str):
+        argv = ["/bin/sh", "-c", argv]
+    pid = os.fork()
+    if pid == 0:  # the child: become the command
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            for s in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(s, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGSTOP)
+            os.execvp(argv[0], argv)
+        except OSError as ex:
+            os.write(2, f"{label}: {ex.strerror}\n".encode())
+            os._exit(1)
+        finally:
+            os._exit(127)
+    os.waitpid(pid, os.WUNTRACED)
+    return pid

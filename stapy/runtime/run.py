@@ -166,6 +166,9 @@ class Runner:
         self._keep = []  # ctypes callbacks and buffers that must outlive the engine
 
     # -- hooks for the engine room ------------------------------------------------
+    def before_begin(self) -> None:
+        """Before the begin probes (-c forks its command here, so target() is set in them)."""
+
     def arm_targets(self) -> None:
         pass
 
@@ -641,6 +644,7 @@ class Runner:
         except ValueError:
             pass
         try:
+            self.before_begin()
             for p in self.probes_of("begin"):
                 if self.state != STARTING:
                     break

@@ -30,7 +30,6 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import os
-import shlex
 import signal
 
 from stapy.codegen import abi
@@ -44,14 +43,30 @@ _BREAKPOINT_FAMILIES = {
 }
 # process.syscall probes: PTRACE_SYSCALL stops (engine.add_syscall_probe)
 _SYSCALL_FAMILIES = {"process.syscall": "syscall", "process.syscall.return": "syscall.return"}
-_SHELL_META = set("|&;<>()$`\\\"'*?[#~=%\n")
+_WRDE_NOCMD, _WRDE_UNDEF = 1 << 2, 1 << 5
+_WRDE_BADCHAR = 2
+
+
+class _WordExp(ctypes.Structure):
+    _fields_ = [("we_wordc", ctypes.c_size_t), ("we_wordv", ctypes.POINTER(ctypes.c_char_p)),
+                ("we_offs", ctypes.c_size_t)]
 
 
 def command_argv(cmd: str):
-    """stap's -c: wordexp the command, or run it with `sh -c` when it has shell syntax."""
-    if any(ch in _SHELL_META for ch in cmd):
+    """stap's -c (staprun start_cmd.c): wordexp(3) the command with WRDE_NOCMD|WRDE_UNDEF and exec
+    the words; a shell metacharacter (`|&;<>(){}` or newline, unquoted: WRDE_BADCHAR) runs it with
+    `sh -c` instead.  (Other wordexp errors also go to sh, which reports them.)"""
+    libc = ctypes.CDLL(None)
+    we = _WordExp()
+    rc = libc.wordexp(cmd.encode(), ctypes.byref(we), _WRDE_NOCMD | _WRDE_UNDEF)
+    if rc != 0:
+        if rc != _WRDE_BADCHAR:
+            libc.wordfree(ctypes.byref(we))
         return cmd  # the engine runs a string with /bin/sh -c
-    words = shlex.split(cmd)
+    try:
+        words = [os.fsdecode(we.we_wordv[i]) for i in range(we.we_wordc)]
+    finally:
+        libc.wordfree(ctypes.byref(we))
     return words if words else cmd
 
 
@@ -83,6 +98,7 @@ class TargetRunner(Runner):
         super().__init__(compiled, options, stdout, stderr)
         self.engine = None
         self.target_set = False
+        self.spawned = None
         self.watching_system = False
         self.current_probe = None
         self.by_index = {p.index: p for p in compiled.probes}
@@ -350,6 +366,25 @@ class TargetRunner(Runner):
 
 
     # -- the Runner's extension points ---------------------------------------------------
+    def before_begin(self) -> None:
+        """-c: fork the command (stopped before its exec) now, as staprun does before the module's
+        begin probes run, so target() is its pid in them."""
+        from stapy.runtime.engine import spawn
+
+        if self.options.target_cmd:
+            self.spawned = spawn(command_argv(self.options.target_cmd), label=self.options.target_cmd)
+            self.set_target(self.spawned)
+
+    def _drop_spawned(self) -> None:
+        """The session ended in its begin probes (exit(), an error): staprun still resumes the command
+        (STP_START with res 0), which then runs on its own, untraced."""
+        if self.spawned is not None:
+            pid, self.spawned = self.spawned, None
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
     def arm_targets(self) -> None:
         from stapy.runtime.engine import Engine
 
@@ -370,7 +405,8 @@ class TargetRunner(Runner):
             if p.params.get("semaphore"):
                 self.engine.add_semaphore(p.params.get("path"), p.params["semaphore"])
         if o.target_cmd:
-            pid = self.engine.launch(command_argv(o.target_cmd), label=o.target_cmd)
+            pid, self.spawned = self.spawned, None
+            pid = self.engine.launch(command_argv(o.target_cmd), label=o.target_cmd, pid=pid)
             if not self.target_set:
                 self.target_set = True
                 self.set_target(pid)
@@ -429,9 +465,11 @@ class TargetRunner(Runner):
     def run(self) -> int:
         self.child_failed = False
         self.detached = False
+        self.spawned = None
         try:
             status = super().run()
         finally:
+            self._drop_spawned()
             # Every way out, an internal error included, leaves the tracees as found.
             if self.engine is not None and not self.detached:
                 self.detached = True

@@ -63,8 +63,6 @@ def test_exit_status(run):
     assert [r.split()[0] for r in got["mainret"]] == [str(status)]
 
 
-@pytest.mark.xfail(strict=True, reason="-c with quoted arguments runs `sh -c` (stapy's _SHELL_META has quotes); "
-                   "stap wordexp()s them and execs the program itself, so target() is the program's pid")
 def test_target_is_the_command(run):
     opt, exe, p, truth, got = run
     assert got["mainret"] == [f"{truth['status'][0]} 1"]
@@ -114,8 +112,6 @@ def test_aggregates(run, oracle):
     assert got["agg"] == want
 
 
-@pytest.mark.xfail(strict=True, reason="target() is 0 in begin probes under -c: stap forks the command before "
-                   "the begin probes run (staprun start_cmd, then STP_START carries the pid)")
 def test_target_in_begin(run):
     opt, exe, p, truth, got = run
     assert got["begin_target"] != ["0"]

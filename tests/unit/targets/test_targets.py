@@ -122,3 +122,33 @@ def test_command_that_cannot_be_executed(tmp_path):
     assert r.stdout == "bye\n"
     # staprun's perror(target_cmd) in the child, which exits 1
     assert r.stderr == f"{missing} arg: No such file or directory\nWARNING: Child process exited with status 1\n"
+
+
+def test_target_is_set_in_begin_and_quoted_command_runs_without_sh():
+    # stap's -c: the command is forked before the begin probes (target() is its pid there) and
+    # wordexp()ed, so quotes do not bring in a `sh -c`: the shell printing $$ is the target itself.
+    r = run_stapy("-e", 'probe begin { printf("t=%d\\n", target()) }', "-c", "sh -c 'echo \"$$\"'")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split()
+    begin = [l[2:] for l in lines if l.startswith("t=")]
+    assert begin and begin[0] != "0"
+    assert [l for l in lines if not l.startswith("t=")] == begin
+
+
+def test_shell_metacharacters_go_to_sh(tmp_path):
+    out = tmp_path / "o"
+    r = run_stapy("-e", 'probe end { println("end") }', "-c", f"echo 'a;b' x > {out}")
+    assert r.returncode == 0, r.stderr
+    assert out.read_text() == "a;b x\n"
+
+
+def test_exit_in_begin_still_runs_the_command(tmp_path):
+    # staprun resumes the command on STP_START (module init returned 0) even when a begin probe exit()ed
+    flag = tmp_path / "flag"
+    r = run_stapy("-e", 'probe begin { exit() } probe end { println("end") }', "-c", f"touch {flag}")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "end\n"
+    deadline = time.time() + 10
+    while not flag.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert flag.exists()
