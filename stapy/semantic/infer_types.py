@@ -226,7 +226,7 @@ class Inference:
                     from stapy.semantic.target_vars import report_unresolved
                     report_unresolved(self, e)
                 self.still += 1
-            elif e.type is None:
+            else:  # never resolved (no tv), even if its use gave it a type: never let it reach pass 3
                 if self.assert_resolvability and not self.dry:
                     what = {"TargetSymbol": "unresolved target-symbol expression",
                             "AtVar": "unresolved @var() expression"}.get(type(e).__name__, "unresolved target-symbol expression")

@@ -111,14 +111,60 @@ def symbol_or_no_location(module, die, name: str, tok):
 
 
 def fold_constants(plan, tok) -> None:
-    """Reads out of a constant block become constants (in place: -p2 functions hold the Accesses)."""
+    """Reads out of a constant block become constants, member offsets into DW_OP_piece objects pick
+    their piece (in place: -p2 functions hold the Accesses).  A pretty print shows a member it
+    cannot read as "?", as stap's per-member try does."""
     if plan is None:
         return
-    accs = [plan.access] if plan.access is not None else []
-    accs += [x[1] for x in plan.items if not isinstance(x, str)]
-    for acc in accs:
-        if acc is not None and acc.base[0] == "const_bytes":
-            _fold(acc, tok)
+    if plan.access is not None:
+        _fold_access(plan.access, tok)
+    items = []
+    for x in plan.items:
+        if not isinstance(x, str):
+            try:
+                _fold_access(x[1], tok)
+            except TvError:
+                x = "?"
+        items.append(x)
+    if plan.kind == "pretty":
+        plan.items = _merge(items)
+
+
+def _fold_access(acc, tok) -> None:
+    if acc is None:
+        return
+    if acc.base[0] == "loc" and acc.base[1].kind in ("pieces", "register"):
+        select_piece(acc, tok)
+    if acc.base[0] == "const_bytes":
+        _fold(acc, tok)
+
+
+def select_piece(acc, tok) -> None:
+    """loc2stap translate_offset: the leading constant member offsets of a DW_OP_piece object
+    choose the piece that holds them; an offset into a register is stap's error."""
+    loc, off, n = acc.base[1], 0, 0
+    while n < len(acc.steps) and acc.steps[n][0] == "offset":
+        off += acc.steps[n][1]
+        n += 1
+    rest = acc.steps[n:]
+    while loc.kind == "pieces":
+        for size, piece in loc.pieces:
+            if off < size:
+                loc = piece
+                break
+            off -= size
+        else:
+            raise TvError("offset outside available pieces", tok)
+    if loc.kind == "memory":
+        acc.base, acc.steps = ("loc", loc), ([("offset", off)] if off else []) + rest
+        return
+    if loc.kind == "unavailable":
+        acc.base, acc.steps = ("unavailable",), rest
+        raise TvError("not accessible at this address [man error::dwarf]", tok)
+    if off:
+        raise TvError("cannot handle offset into register" if loc.kind == "register"
+                      else "cannot handle offset into computed value", tok)
+    acc.base, acc.steps = ("loc", loc), rest
 
 
 def _fold(acc, tok) -> None:
@@ -872,6 +918,8 @@ class Resolver:
             items = _merge(_unreadable_as_unknown(pretty_items(a2, t, pretty == "$$")))
             return Plan("pretty", items=items), STRING
         acc, t = apply_components(acc, ctype, plain, n.tok, getattr(n, "addressof", False))
+        if acc.base[0] == "loc" and acc.base[1].kind == "pieces":
+            select_piece(acc, n.tok)
         if getattr(n, "addressof", False) and not any(st[0] == "deref" for st in acc.steps) and (
                 acc.base[0] != "expr" and not (acc.base[0] == "loc" and acc.base[1].kind == "memory")):
             raise TvError(_not_addressable(acc), n.tok)

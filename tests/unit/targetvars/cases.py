@@ -9,6 +9,7 @@ from pathlib import Path
 
 O0 = ("-O0", "-g")
 O2 = ("-O2", "-g")
+PIECES = str(Path(__file__).resolve().parent / "tv_pieces.c")
 CONST = str(Path(__file__).resolve().parent / "tv_const.c")  # a target of this directory
 
 CASES = [
@@ -123,6 +124,15 @@ CASES = [
      'probe process("@BIN@").function("bump") { println($counter, @var("counter"), $ratio, @var("ratio"),'
      ' $origin->y, @var("origin")->x, $origin$, @var("origin")$$, @var("live@tv_const*")) }'),
     ("ok_const_context", CONST, O2, 'probe process("@BIN@").function("bump") { println($$vars, $$locals$) }'),
+    # struct parameters in registers (tv_pieces.c at -O2): a member offset picks its DW_OP_piece; an offset
+    # inside a register piece is stap's error, & of a register piece too
+    ("pieces_offset_into_register", PIECES, O2, 'probe process("@BIN@").function("sum2") { println($f->x) }'),
+    ("pieces_address", PIECES, O2, 'probe process("@BIN@").function("sum2") { println(&$t->b) }'),
+    ("ok_pieces", PIECES, O2,
+     'probe process("@BIN@").function("sum2") { println($t->b, $f->w, $f->y, $t->a, $t$, $f$) }'),
+    # a target expression typed by its use but never resolved is still pass 2's error
+    ("timer_typed_use", "tv_struct.c", O0, 'probe timer.s(1) { printf("%d", $a->b) }'),
+    ("begin_atvar_typed_use", "tv_struct.c", O0, 'probe begin { printf("%d", @var("a")) }'),
 ]
 
 # cases whose `-p2 -v` text (functions with bodies, probe bodies) is compared too; embedded-C bodies of

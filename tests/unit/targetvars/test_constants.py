@@ -32,3 +32,14 @@ def test_return_probe_capture_warning_prints_the_whole_expression():
     shown = [line.split("@entry(", 1)[1].split(") in .return", 1)[0] for line in r.stderr.splitlines()
              if line.startswith("WARNING: confusing usage")]
     assert shown == ["$n->$", "&$n->in", "$n->in->$$", "$c", "$n->vals[2]", "$n->in->a"]
+
+
+def test_members_of_struct_parameters_in_register_pieces():
+    """tv_pieces.c passes t = {3, 4} in rdi:rsi and f = {5, 6, 7, 8} in rdx:rcx (DW_OP_piece): members at
+    a piece's start are read from their register."""
+    binary = build_target(str(HERE / "tv_pieces.c"), flags=("-O2", "-g"))
+    script = 'probe process("@BIN@").function("sum2") { printf("stap %d %d %d %d %s\\n", $t->a, $t->b, $f->w, $f->y, $t$) }'
+    r = run_stapy("-e", script.replace("@BIN@", str(binary)), "-c", str(binary))
+    assert r.returncode == 0, r.stderr
+    assert "stap 3 4 5 7 {.a=3, .b=4}\n" in r.stdout
+    assert "3 4 6 8\n" in r.stdout  # the program's own line
