@@ -58,6 +58,13 @@ def die_name(die) -> str | None:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
+
+# DIEs libdw's scope walk descends into besides namespaces (libdw_visit_scopes.c may_have_scopes)
+_GETFUNCS_SCOPES = frozenset(("DW_TAG_subprogram", "DW_TAG_lexical_block", "DW_TAG_inlined_subroutine",
+                              "DW_TAG_class_type", "DW_TAG_structure_type", "DW_TAG_module", "DW_TAG_with_stmt",
+                              "DW_TAG_catch_block", "DW_TAG_try_block", "DW_TAG_entry_point"))
+
+
 @dataclass(frozen=True)
 class Function:
     name: str
@@ -307,7 +314,9 @@ class DwarfModule:
         if not name:
             return None
         ranges = self.die_ranges(die)
-        if not ranges:
+        if not ranges and not (inline and "DW_AT_entry_pc" in die.attributes):
+            # an inline instance whose code all moved away still has its entry pc, which stap
+            # probes [dwflpp.cxx die_entrypc: dwarf_entrypc first]
             return None
         lk, _ = attr_integrate(die, "DW_AT_linkage_name")
         if lk is None:
@@ -384,9 +393,15 @@ class DwarfModule:
                         f = self._make_function(d, False, scopes if not cxx else None)
                         if f is not None:
                             out.append(f)
-                    elif d.tag == "DW_TAG_namespace" and d.has_children:
-                        # definitions live at CU or namespace level; class bodies only declare
+                    if not d.has_children:
+                        continue
+                    if d.tag == "DW_TAG_namespace":
                         walk(d, (*scopes, die_name(d) or ""))
+                    elif cxx and d.tag in _GETFUNCS_SCOPES:
+                        # libdw's dwarf_getfuncs visits every scope of a non-C CU: members of a class
+                        # local to a function (basic_string's _Guard) are defined inside it
+                        # [libdw_visit_scopes.c may_have_scopes]
+                        walk(d, scopes)
 
             walk(cu.get_top_DIE(), ())
             c.functions = out

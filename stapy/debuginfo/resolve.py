@@ -248,6 +248,7 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
     mod = dwarf_for(ctx.ef)
     out: list[ProbeSite] = []
     seen_entries: set[int] = set()
+    inline_dupes: set[tuple] = set()
     searched_cus: list = []
     comp = comp or ("statement" if statement else "function")
     if mod is not None:
@@ -314,6 +315,12 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
                                  f.name, f, _func_pp(_shown(f, spec), f), comp,
                                  p2_spec=_p2_spec(f, spec)))
             for f in inlines:
+                # [tapsets.cxx query_dwarf_inline_instance] one instance per (entry pc, function):
+                # several inlined calls of a function can start at the same pc
+                key = (f.entry_pc, f.decl_line, f.name, f.decl_file)
+                if key in inline_dupes:
+                    continue
+                inline_dupes.add(key)
                 out.append(_site(ctx, "statement" if comp == "statement" else "inline", f.entry_pc, f.entry_pc,
                                  f.name, f, _func_pp(_shown(f, spec), f), comp,
                                  p2_spec=_p2_spec(f, spec)))
@@ -321,6 +328,9 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
             return [s for s in out if s is not None]
     if spec.file is not None or spec.scopes or statement:
         return out
+    # [tapsets.cxx query_symtab_func_info] a symbol at the address of a probe already made (an inline
+    # instance starting main.cold, say) adds nothing
+    seen_entries |= {s.address for s in out if s is not None}
     for sym in _symtab_only(ctx, mod, spec, searched_cus, seen_entries):
         out.append(_site(ctx, "function", sym.address, sym.address, sym.name, None, sym.name, comp))
     return [s for s in out if s is not None]
