@@ -1106,11 +1106,10 @@ class Resolver:
         path = module or (scope.site.module if scope.site is not None else None)
         if not path:
             return None, None
-        if module and not module.startswith("/") and not module.startswith("<"):
-            import os
-
-            if scope.site is not None and os.path.basename(scope.site.module) == module:
-                path = scope.site.module
+        if module and not module.startswith("/"):
+            # stap: a name without '/' is a kernel module, one with '/' a user module taken as is
+            # (find_executable does not make it absolute): neither is found [is_user_module]
+            return None, module
         try:
             return dwarf_for(open_elf(path)), path
         except (OSError, ValueError):
@@ -1196,6 +1195,8 @@ class Resolver:
                     return self.atvar_found(n, scope, comps, pretty, entry, found, name, path, None, mod)
                 except TvError as ex:
                     chain.append((ex.message, ex.tok or n.tok))
+        if mod is None and n.module and not n.module.startswith("/"):  # stap skipped it: nothing chained
+            raise TvError("unresolved @var() expression", n.tok)
         ex = TvError(f"unable to find global '{name}' in {path}{where}", n.tok)
         ex.more = list(reversed(chain))
         raise ex

@@ -133,6 +133,18 @@ CASES = [
     # a target expression typed by its use but never resolved is still pass 2's error
     ("timer_typed_use", "tv_struct.c", O0, 'probe timer.s(1) { printf("%d", $a->b) }'),
     ("begin_atvar_typed_use", "tv_struct.c", O0, 'probe begin { printf("%d", @var("a")) }'),
+    # @cast/@var modules: one without '/' is a kernel module to stap, one with '/' but relative is taken as is
+    # (find_executable leaves it relative) -- neither is found; @var skips it without a chained error
+    ("cast_relative_module", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println(@cast($n, "struct node", "./tests/.build/@BINNAME@")->id) }'),
+    ("cast_bare_module_name", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println(@cast($n, "struct node", "@BINNAME@")->id) }'),
+    ("atvar_relative_module", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println(@var("global_counter", "./tests/.build/@BINNAME@")) }'),
+    ("atvar_missing_absolute_module", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println(@var("global_counter", "/nonexistent/prog")) }'),
+    ("ok_cast_absolute_module", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println(@cast($n, "struct node", "@BIN@")->id) }'),
 ]
 
 # cases whose `-p2 -v` text (functions with bodies, probe bodies) is compared too; embedded-C bodies of

@@ -1,7 +1,7 @@
 """Record stap 4.8's pass-2 verdicts for cases.py into errors.json (needs /work/shared/tools/stap48).
 
     python3 tests/unit/targetvars/record_errors.py [NAME...]   (only those cases, merged into errors.json)
-Paths of the built binary and of its source are replaced by @BIN@ and @SRC@.
+Paths of the built binary and of its source are replaced by @BIN@ and @SRC@ (@BINNAME@: the binary's file name).
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def verbose_listing(stdout: str, binary: Path, source: Path) -> list[str]:
 
 
 def normalize(text: str, binary: Path, source: Path) -> str:
-    return text.replace(str(source), "@SRC@").replace(str(binary), "@BIN@")
+    return text.replace(str(source), "@SRC@").replace(str(binary), "@BIN@").replace(binary.name, "@BINNAME@")
 
 
 def main():
@@ -85,12 +85,12 @@ def main():
             continue
         binary = build_target(target, flags=flags)
         source = next(BUILD.glob(binary.name + ".c"))
-        r = subprocess.run([STAP, "-p2", "-e", script.replace("@BIN@", str(binary))], capture_output=True, text=True)
+        r = subprocess.run([STAP, "-p2", "-e", script.replace("@BIN@", str(binary)).replace("@BINNAME@", binary.name)], capture_output=True, text=True)
         rec[name] = {"ok": r.returncode == 0, "errors": first_errors(r.stderr, binary, source),
                      "listing": listing(r.stdout, binary, source) if r.returncode == 0 else [],
                      "functions": functions(r.stdout, binary, source) if r.returncode == 0 else []}
         if name in VERBOSE:
-            r = subprocess.run([STAP, "-p2", "-v", "-e", script.replace("@BIN@", str(binary))], capture_output=True,
+            r = subprocess.run([STAP, "-p2", "-v", "-e", script.replace("@BIN@", str(binary)).replace("@BINNAME@", binary.name)], capture_output=True,
                                text=True)
             rec[name]["verbose"] = verbose_listing(r.stdout, binary, source)
     (HERE / "errors.json").write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")

@@ -36,7 +36,7 @@ def _template_columns(line: str, script: str, binary_path_len: int) -> str:
 
 
 def _normalize(line: str, binary: Path, source: Path) -> str:
-    line = line.replace(str(source), "@SRC@").replace(str(binary), "@BIN@")
+    line = line.replace(str(source), "@SRC@").replace(str(binary), "@BIN@").replace(binary.name, "@BINNAME@")
     # loc2stap's "unhandled DW_OP operation" ends in a pointer of stap's process: not comparable
     line = re.sub(r"(in DWARF expression \[\d+\] at \d+ \(\d+: \d+, )\d+\)", r"\1PTR)", line)
     # stap lists alternatives from an unordered set: compare them as a set
@@ -63,7 +63,7 @@ def run_p2(script: str, verbose: int = 0):
 def test_pass2_like_stap(name, target, flags, script):
     binary = build_target(target, flags=flags)
     source = next(BUILD.glob(binary.name + ".c"))
-    status, stderr, stdout = run_p2(script.replace("@BIN@", str(binary)))
+    status, stderr, stdout = run_p2(script.replace("@BIN@", str(binary)).replace("@BINNAME@", binary.name))
     want = EXPECTED[name]
     assert (status == 0) == want["ok"], stderr
     got = [_template_columns(_normalize(line, binary, source), script, len(str(binary)))
@@ -113,7 +113,7 @@ def test_pass2_verbose_like_stap(name):
     _, target, flags, script = next(c for c in CASES if c[0] == name)
     binary = build_target(target, flags=flags)
     source = next(BUILD.glob(binary.name + ".c"))
-    status, stderr, stdout = run_p2(script.replace("@BIN@", str(binary)), verbose=1)
+    status, stderr, stdout = run_p2(script.replace("@BIN@", str(binary)).replace("@BINNAME@", binary.name), verbose=1)
     assert status == 0, stderr
     got = [_normalize(line, binary, source) for line in _sections(stdout, ("# functions", "# probes"))]
     assert got == EXPECTED[name]["verbose"]
