@@ -35,29 +35,10 @@ def _tid(low, e):
     return _ctx_or(low, "tid", low.b.sext(_libc(low, "gettid", I32), I64))
 
 
-@builtin("ppid")
-def _ppid(low, e):
-    return low.b.sext(_libc(low, "getppid", I32), I64)
-
-
-@builtin("uid")
-def _uid(low, e):
-    return low.b.zext(_libc(low, "getuid", I32), I64)
-
-
-@builtin("euid")
-def _euid(low, e):
-    return low.b.zext(_libc(low, "geteuid", I32), I64)
-
-
-@builtin("gid")
-def _gid(low, e):
-    return low.b.zext(_libc(low, "getgid", I32), I64)
-
-
-@builtin("egid")
-def _egid(low, e):
-    return low.b.zext(_libc(low, "getegid", I32), I64)
+# The traced task's parent and credentials (its /proc status; stapy's own outside process probes),
+# like pgrp()/sid() below: the runner's procinfo services.
+for _name in ("ppid", "uid", "euid", "gid", "egid"):
+    builtin(_name)(lambda low, e, nm=_name: _py_long(low, e, f"proc:{nm}", n=c64(-1)))
 
 
 @builtin("cpu")

@@ -68,7 +68,11 @@ class Dispatcher:
             if not th.exiting:
                 th.exiting = True
                 e.dirty = True
-                e.hook("thread_end", proc.tgid, tid)
+                if _others_live(proc, tid):  # the last thread's death is the process's end (stap)
+                    e.hook("thread_end", proc.tgid, tid)
+                elif not proc.ended:  # reported while /proc still shows it (execname(), its exe)
+                    proc.ended = True
+                    e.hook("process_end", proc.tgid, pt.geteventmsg(tid))
             self.resume(tid, 0)
         else:
             self.resume(tid, 0)
@@ -106,9 +110,13 @@ class Dispatcher:
             e.procs.pop(proc.tgid, None)
             if proc.is_target:
                 e.target_status = status
-            e.hook("process_end", proc.tgid, status)
+            if not proc.ended:
+                proc.ended = True
+                e.hook("process_end", proc.tgid, status)
         elif not th.exiting:
-            e.hook("thread_end", proc.tgid, th.tid)
+            th.exiting = True
+            if _others_live(proc, th.tid):
+                e.hook("thread_end", proc.tgid, th.tid)
 
     def new_task(self, parent: Thread, tid: int, event: int) -> None:
         e = self.e
@@ -435,3 +443,9 @@ def syscall_entry(tid: int, regs) -> bool:
     """Is this syscall-stop an entry?  x86-64 enters with rax = -ENOSYS; only then is the kernel
     asked (an exit can return -ENOSYS too)."""
     return regs[arch.RAX] == pt.ENOSYS_RAX and pt.syscall_op(tid) != pt.SYSCALL_INFO_EXIT
+
+
+def _others_live(proc, tid: int) -> bool:
+    """Whether a thread other than tid is still running: stap's task finder calls a death a thread
+    end only while the thread group has live members (task_finder2.c: process_p = signal->live == 0)."""
+    return any(t != tid and not other.exiting for t, other in proc.threads.items())

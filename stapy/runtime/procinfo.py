@@ -156,6 +156,9 @@ def build_id(path: str) -> str:
     return ""
 
 
+_CRED_FIELDS = {"uid": ("Uid", 0), "euid": ("Uid", 1), "gid": ("Gid", 0), "egid": ("Gid", 1)}
+
+
 def context_long(ctx, name: str, n: int, sv: str):
     """A long service, or None when `name` is not one of ours.  n == -1 means the current task."""
     if name == "mem":
@@ -165,6 +168,10 @@ def context_long(ctx, name: str, n: int, sv: str):
         return task_ticks_ns(current_tid(ctx) if n == -1 else n, field)
     if name == "ppid":
         return parent_pid(current_pid(ctx) if n == -1 else n)
+    if name in _CRED_FIELDS:  # uid()...: the task's real/effective ids (status Uid:/Gid: real eff saved fs)
+        key, index = _CRED_FIELDS[name]
+        ids = _status_ids(current_tid(ctx), key)
+        return ids[index] if len(ids) > index else -1
     if name == "is_myproc":
         euid = _status_ids(current_pid(ctx), "Uid")
         return int(len(euid) > 1 and euid[1] == os.getuid())

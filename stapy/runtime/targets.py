@@ -99,6 +99,7 @@ class TargetRunner(Runner):
         self.engine = None
         self.target_set = False
         self.spawned = None
+        self._exes: dict[int, str] = {}  # pid -> the image it runs (realpath), for process(PATH).end
         self.watching_system = False
         self.current_probe = None
         self.by_index = {p.index: p for p in compiled.probes}
@@ -113,21 +114,18 @@ class TargetRunner(Runner):
             self.after_handler(info, status)
         return self.state != RUNNING
 
-    def _lifecycle(self, family: str, pid: int, tid: int) -> None:
+    def _lifecycle(self, family: str, pid: int, tid: int, exe: str | None = None) -> None:
+        """Run the family's probes that apply to pid; exe: the image it ran (else read from /proc)."""
         if self.state not in (STARTING, RUNNING):
             return
-        exe = None
         for p in self.probes_of(family):
             want_exe, want_pid = p.params.get("exe"), p.params.get("pid")
             if want_pid is not None and want_pid != pid:
                 continue
             if want_exe is not None:
                 if exe is None:
-                    try:
-                        exe = os.readlink(f"/proc/{pid}/exe")
-                    except OSError:
-                        exe = ""
-                if exe and os.path.realpath(want_exe) != os.path.realpath(exe):
+                    exe = self._exe_of(pid)
+                if exe and os.path.realpath(want_exe) != exe:
                     continue
 
             def setup(ctx, pid=pid, tid=tid):
@@ -137,18 +135,31 @@ class TargetRunner(Runner):
             if self.state not in (STARTING, RUNNING):
                 break
 
+    @staticmethod
+    def _exe_of(pid: int) -> str:
+        try:
+            return os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
+        except OSError:
+            return ""
+
     def process_begin(self, pid):
         if self.options.target_cmd and not self.target_set:
             self.target_set = True  # the -c command's first process_begin comes before launch() returns
             self.set_target(pid)
-        self._lifecycle("process.begin", pid, pid)
+        self._exes[pid] = exe = self._exe_of(pid)
+        self._lifecycle("process.begin", pid, pid, exe)
 
     def process_end(self, pid, status):
-        self._lifecycle("process.end", pid, pid)
+        # process(PATH).end only for a process that ran PATH (the image it had, remembered)
+        self._lifecycle("process.end", pid, pid, self._exes.pop(pid, None))
         self._spaces.pop(pid, None)
 
     def exec(self, pid, path):
+        """stap's task finder: an exec ends the old image's process and begins the new one's."""
         self._spaces.pop(pid, None)  # a new image: its module map is read again on the next lookup
+        self._lifecycle("process.end", pid, pid, self._exes.get(pid))
+        self._exes[pid] = exe = os.path.realpath(path) if path else self._exe_of(pid)
+        self._lifecycle("process.begin", pid, pid, exe)
 
     def thread_begin(self, pid, tid):
         self._lifecycle("process.thread.begin", pid, tid)

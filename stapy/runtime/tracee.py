@@ -44,6 +44,7 @@ class Process:
     hooked_libs: set = field(default_factory=set)  # libraries whose C++ unwinder hooks are armed
     entry_hooked: bool = False                   # the program entry point re-arms library probes
     rdebug_hooked: bool = False                  # ld.so's r_brk breakpoint (dlopen/dlclose) is armed
+    ended: bool = False                          # process_end was reported (at its last thread's exit)
     arm_pending: bool = False                    # attached in a group-stop: arm at its first other stop
     semaphores: dict = field(default_factory=dict)  # (path, link addr) -> run-time addr of an SDT semaphore we raised
     sys_entry: list = field(default_factory=list)  # process.syscall probes that apply here (Probe)

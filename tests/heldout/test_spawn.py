@@ -29,27 +29,21 @@ def test_function_probe_in_exec_child(run):
     assert got["work"] == [f"{c} {w}" for c, w in zip(truth["child"], ["alpha", "beta"])]
 
 
-@pytest.mark.xfail(strict=True, reason="process(PATH).begin does not fire for a process that exec()s PATH")
 def test_begin_on_exec(run):
     p, truth, got = run
     assert [x.split()[0] for x in got["jbegin"]] == truth["child"]
 
 
-@pytest.mark.xfail(strict=True, reason="process(PATH).end fires for every traced process that exits (also ones "
-                   "that never ran PATH: /proc/PID/exe is gone by then and the path filter is skipped)")
 def test_end_only_for_the_path(run):
     p, truth, got = run
     assert [x.split()[0] for x in got["jend"]] == truth["child"]
 
 
-@pytest.mark.xfail(strict=True, reason="execname() in process.end is empty: /proc/PID/comm is read after the exit")
 def test_end_execname(run):
     p, truth, got = run
     assert got["jend"] and all(x.split()[1:] == ["job"] for x in got["jend"])
 
 
-@pytest.mark.xfail(strict=True, reason="an exec ends the old path's process (task_finder2.c target_exec calls the "
-                   "callbacks with register_p=0): process(spawner).end fires for each child at its exec")
 def test_end_of_old_image_at_exec(run):
     p, truth, got = run
     assert sorted(got["send"]) == sorted(truth["child"] + truth["parent"])

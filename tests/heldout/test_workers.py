@@ -61,8 +61,6 @@ def test_sort_by_value_descending(run):
     assert int(got["top"][1].split()[1]) == ranked[1][0]
 
 
-@pytest.mark.xfail(strict=True, reason="thread.end also fires for the main thread; stap's task finder calls it a "
-                   "process end when the last thread dies (task_finder2.c target_death: process_p = signal->live == 0)")
 def test_thread_end_only_for_threads(run):
     p, truth, got = run
     assert got["te"] == ["0"] * len(truth["tb"])

@@ -152,3 +152,30 @@ def test_exit_in_begin_still_runs_the_command(tmp_path):
     while not flag.exists() and time.time() < deadline:
         time.sleep(0.05)
     assert flag.exists()
+
+
+CREDS = r"""
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <unistd.h>
+void probe_here(void) {}
+int main(void) {
+    if (setresgid(100, 200, 300) || setresuid(1000, 2000, 3000)) return 2;
+    probe_here();
+    printf("truth %d %d %d %d %d\n", getppid(), getuid(), geteuid(), getgid(), getegid());
+    return 0;
+}
+"""
+
+
+def test_parent_and_credentials_are_the_tracees():
+    # stap's ppid()/uid()/euid()/gid()/egid() describe the probed task (its own getppid() etc.),
+    # not the tracer; in begin they are stapy's own
+    exe = str(build_target(CREDS, flags=("-O0", "-g"), name="creds"))
+    r = run_stapy("-e", f'probe process("{exe}").function("probe_here") {{ '
+                        'printf("got %d %d %d %d %d\\n", ppid(), uid(), euid(), gid(), egid()) } '
+                        'probe begin { printf("own %d %d\\n", ppid(), uid()) }', "-c", exe)
+    assert r.returncode == 0, r.stderr
+    lines = dict(l.split(" ", 1) for l in r.stdout.splitlines())
+    assert lines["got"] == lines["truth"]
+    assert lines["own"] == f"{os.getpid()} {os.getuid()}"  # run_stapy's child: our pid is its parent
