@@ -283,11 +283,53 @@ def listing_entries(program, verbose: bool = False) -> list[tuple[str, list[str]
         if verbose and f.body is not None:
             lines.append("{ " + _body_text(f, names) + " }")
         out.append((m, lines))
+    quotes = any(_quotes(f) for _, f in alive.values())
+    try:
+        program._tv_quotes = quotes  # extra_embeds: uconversions.stp's block
+    except AttributeError:
+        pass
+    if quotes:
+        have = {f.name for f in program.functions}
+        for name, arity in _QUOTED_CLOSURE:
+            if name not in have:
+                sig = _tapset_signature(name, arity)
+                if sig is not None:
+                    out.append((f"__global_{name}__overload_0", [sig]))
     if floats and not any(f.name == "fp32_to_fp64" for f in program.functions):
         out.append(("__global_fp32_to_fp64__overload_0", ["fp32_to_fp64:long (input:long)"]))
     if entry_tid and not any(f.name == "tid" for f in program.functions):
         out.append(("__global_tid__overload_0", ["tid:long ()"]))
     return out
+
+
+# stap's pretty printer quotes a char array or pointer with user_string_quoted(); -p2 then lists it and
+# what it calls (string_quoted, user_string, user_string_n), as stap 4.8 does
+_QUOTED_CLOSURE = (("string_quoted", 1), ("user_string", 1), ("user_string_n", 2), ("user_string_quoted", 1))
+
+
+def _quotes(f: SynthFn) -> bool:
+    return isinstance(f.body, list) and any(not isinstance(x, str) and x[0] == "%s" for x in f.body)
+
+
+def _tapset_signature(name: str, arity: int) -> str | None:
+    """`name:type (p:type, ...)` of the tapset function of that arity, from stapy's tapset text."""
+    import re
+    from pathlib import Path
+
+    rx = re.compile(r"^function\s+" + re.escape(name) + r"\s*:\s*(\w+)\s*\(([^)]*)\)", re.M)
+    for path in sorted((Path(__file__).resolve().parent.parent / "tapset").glob("*.stp")):
+        for m in rx.finditer(path.read_text()):
+            params = [q.strip() for q in m.group(2).split(",") if q.strip()]
+            if len(params) == arity:
+                return f"{name}:{m.group(1)} ({', '.join(params)})"
+    return None
+
+
+# uconversions.stp's embedded code block as stap 4.8 -p2 lists it once its pretty printer calls
+# user_string_quoted (stapy's copy of the tapset is native and has no such block)
+_UCONVERSIONS_EMBED = ("%{\n#define STP_GET_USER(t)\t\t\t\t\t\t\t\\\n\tdo {\t\t\t\t\t\t\t\t\\\n"
+                       "\t\tt *_ptr = (t*) (uintptr_t) STAP_ARG_addr;\t\t\\\n"
+                       "\t\tSTAP_RETVALUE = uread (_ptr);\t\t\t\t\\\n\t} while (0)\n%}")
 
 
 def _body(f: SynthFn, names: dict) -> str:
@@ -306,10 +348,15 @@ def extra_embeds(program, synthetic) -> list[str]:
         src = getattr(f, "file", None)
         return str(getattr(src, "name", src) or "").endswith("floatingpoint.stp")
 
+    out = []
     if any(m == "__global_fp32_to_fp64__overload_0" for m, _ in synthetic) or \
             any(from_fp_tapset(f) for f in program.functions):
-        return ['%{\n#include "softfloat.c"\n%}']
-    return []
+        out.append('%{\n#include "softfloat.c"\n%}')
+    # only when stap's own pretty printer pulled it in: a script's direct calls of uconversions.stp keep
+    # the rule of LANGUAGE.md 10.4 (tapset embedded C is not reproduced; the goldens strip it)
+    if getattr(program, "_tv_quotes", False):
+        out.append(_UCONVERSIONS_EMBED)
+    return out
 
 
 def _body_text(f: SynthFn, names: dict) -> str:

@@ -145,6 +145,10 @@ CASES = [
      'probe process("@BIN@").function("show") { println(@var("global_counter", "/nonexistent/prog")) }'),
     ("ok_cast_absolute_module", "tv_struct.c", O0,
      'probe process("@BIN@").function("show") { println(@cast($n, "struct node", "@BIN@")->id) }'),
+    # the pretty printer's user_string_quoted pulls uconversions.stp's functions and embedded block into -p2
+    ("ok_fns_pretty_quotes_and_direct_calls", "tv_struct.c", O0,
+     'probe process("@BIN@").function("show") { println(user_string_quoted($n->label), $n$, user_string($n->label)) }'),
+    ("ok_fns_parms_pretty", "tv_struct.c", O2, 'probe process("@BIN@").function("show") { println($$parms$) }'),
 ]
 
 # cases whose `-p2 -v` text (functions with bodies, probe bodies) is compared too; embedded-C bodies of
