@@ -101,6 +101,41 @@ def _inline_names(path: str) -> set:
         return set()
 
 
+# stap's probe pattern tree under process / process("P") / process(N) / ...library("L") [tapsets.cxx
+# register_function_variants, register_statement_variants, register_sdt_variants, register_plt_variants;
+# uprobe_builder's statement(N).absolute]: component -> {(functor, argument kind): subtree}; END marks a
+# point a builder takes.  No .maxactive: process probes are pr_all.
+END = "end"
+_FUNC = {END: True, ("call", None): {END: True}, ("exported", None): {END: True}, ("return", None): {END: True}}
+_FUNC_STR = _FUNC | {("inline", None): {END: True}, ("label", "str"): {END: True},
+                     ("callee", "str"): {END: True, ("return", None): {END: True}, ("call", None): {END: True}},
+                     ("callees", None): {END: True}, ("callees", "num"): {END: True}}
+_STMT = {END: True, ("nearest", None): {END: True}}
+_PLT = {END: True, ("return", None): {END: True}}
+_POINTS = {("function", "str"): _FUNC_STR, ("function", "num"): _FUNC, ("statement", "str"): _STMT,
+           ("statement", "num"): _STMT | {("absolute", None): {END: True, ("return", None): {END: True}}},
+           ("mark", "str"): {END: True}, ("provider", "str"): {("mark", "str"): {END: True}},
+           ("plt", None): _PLT, ("plt", "str"): _PLT}
+_PROCESS_TREE = _POINTS | {("library", "str"): _POINTS}
+
+
+def _check_suffixes(rest) -> None:
+    """stap's `invalid suffix for probe` [elaborate.cxx derived_probe_builder::build_with_suffix]: a
+    component after a complete point that no pattern continues with."""
+    node = _PROCESS_TREE
+    for c in rest:
+        if any(ch in c.functor for ch in "*?["):
+            return
+        v = _arg(c)
+        kind = None if c.arg is None else ("num" if isinstance(v, int) else "str" if isinstance(v, str) else "?")
+        nxt = node.get((c.functor, kind))
+        if nxt is None:
+            if node.get(END):
+                raise ProbePointError("invalid suffix for probe", c.tok, key="invalid suffix")
+            return                  # stap's "probe point mismatch": left to the resolver
+        node = nxt
+
+
 def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
     from stapy.debuginfo.resolve import (InlinedReturns, NoLineRecords, ResolveError, resolve_process_path,
                                          resolve_process_probe)
@@ -142,6 +177,7 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
         return [Resolved(family, {"path": exe, "exe": exe, "pid": pid, "address": None, "is_return": False,
                                   "function": "", "site": None}, components=new)]
 
+    _check_suffixes(rest)
     if exe is None:
         if pid is not None:
             try:

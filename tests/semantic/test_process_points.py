@@ -198,3 +198,33 @@ def test_return_of_an_only_inlined_function_warns(cbuild):
     binary = str(cbuild("dbg_inline.c", flags=("-O2", "-g")))
     status, out, err = p2(f'probe process("{binary}").function("square").return{{println(1)}}')
     assert status == 1 and err == ONLY_INLINED_RETURN.replace("@BIN@", binary)
+
+
+# stap48 -p2 (stderr) for a suffix no process pattern continues with [elaborate.cxx build_with_suffix]; the
+# suffix's token prints with an empty file name, as stap 4.8 does
+INVALID_SUFFIX = '''\
+semantic error: while resolving probe point: identifier 'process' at <input>:1:7
+        source: @SCRIPT@
+                      ^
+
+semantic error: invalid suffix for probe: @TOKEN@ at :1:@COL@
+        source: @SCRIPT@
+                @CARET@^
+
+Pass 2: analysis failed.  [man error::pass2]
+'''
+
+
+@pytest.mark.parametrize("suffix,bad,token", [
+    ("statement(0x1140).return", "return", "keyword"), ("statement(\"main@*.c:21\").call", "call", "identifier 'call'"),
+    ("function(0x1140).inline", "inline", "identifier 'inline'"), ("function(\"main\").call.return", "return", "keyword"),
+    ("function(\"main\").return.maxactive(3)", "maxactive", "identifier 'maxactive'"),
+    ("function(\"main\").label(\"x\").return", "return", "keyword")])
+def test_invalid_suffixes(cbuild, suffix, bad, token):
+    binary = str(cbuild("dbg_callee.c", flags=("-O0", "-g")))
+    script = f'probe process("{binary}").{suffix}{{println(1)}}'
+    status, out, err = p2(script)
+    col = script.index("." + bad) + 2
+    want = (INVALID_SUFFIX.replace("@SCRIPT@", script).replace("@TOKEN@", token).replace("@COL@", str(col))
+            .replace("@CARET@", " " * (col - 1)))
+    assert status == 1 and err == want
