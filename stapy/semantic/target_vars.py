@@ -1022,8 +1022,11 @@ class Resolver:
 
     def one_var_items(self, acc, t, pretty):
         if pretty:
-            return _merge(_unreadable_as_unknown(pretty_items(acc, t, pretty == "$$")))
+            plan = Plan("pretty", items=_merge(_unreadable_as_unknown(pretty_items(acc, t, pretty == "$$"))))
+            fold_constants(plan, None)  # before the deref functions are named: "?" members get none
+            return plan.items
         a, _ = apply_components(acc, t, [], None, False)
+        _fold_access(a, None)
         return [("%#x", a)]
 
     # -- process.syscall (stap's utrace probes; PTRACE_SYSCALL stops here) [tapset-utrace.cxx] -----

@@ -149,6 +149,7 @@ CASES = [
     ("ok_fns_pretty_quotes_and_direct_calls", "tv_struct.c", O0,
      'probe process("@BIN@").function("show") { println(user_string_quoted($n->label), $n$, user_string($n->label)) }'),
     ("ok_fns_parms_pretty", "tv_struct.c", O2, 'probe process("@BIN@").function("show") { println($$parms$) }'),
+    ("ok_pieces_context", PIECES, O2, 'probe process("@BIN@").function("sum2") { println($$parms$, $$parms) }'),
 ]
 
 # cases whose `-p2 -v` text (functions with bodies, probe bodies) is compared too; embedded-C bodies of
