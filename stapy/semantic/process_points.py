@@ -69,7 +69,14 @@ def _no_match_text(exe: str, pairs) -> str:
     from stapy.debuginfo.elf import open_elf
     from stapy.semantic.suggest import suggest
 
-    spec = dict(pairs).get("function")
+    comps = dict(pairs)
+    if "library" in comps:
+        return "no match"       # stap re-derives the point by the library's path; that one suggests nothing
+    if isinstance(comps.get("plt"), str) and comps["plt"]:
+        return _plt_or_mark_text(exe, comps["plt"], None, plt=True)
+    if isinstance(comps.get("mark"), str) and comps["mark"]:
+        return _plt_or_mark_text(exe, comps["mark"], comps.get("provider"), plt=False)
+    spec = comps.get("function")
     if not isinstance(spec, str) or not spec:
         return "no match"
     func = spec.split("@")[0]
@@ -82,6 +89,31 @@ def _no_match_text(exe: str, pairs) -> str:
     if not sugs:
         return "no match"
     return f"no match (similar function{'s' if ',' in sugs else ''}: {sugs})"
+
+
+def _plt_or_mark_text(exe: str, name: str, provider, plt: bool) -> str:
+    """[tapsets.cxx suggest_plt_functions, suggest_marks] the module's PLT names, or its marks (of the
+    providers matching `provider`; with '-' in the name, marks spell '__' as '-')."""
+    import fnmatch
+
+    from stapy.debuginfo.elf import open_elf
+    from stapy.debuginfo.sdt import sdt_probes
+    from stapy.semantic.suggest import suggest
+
+    try:
+        ef = open_elf(exe)
+        if plt:
+            names = {e.name for e in ef.plt_entries}
+        else:
+            names = {m.name.replace("__", "-") if "-" in name else m.name for m in sdt_probes(ef)
+                     if not provider or fnmatch.fnmatchcase(m.provider, provider)}
+    except (OSError, ValueError):
+        return "no match"
+    sugs = suggest(name, names, 5)
+    if not sugs:
+        return "no match"
+    what = "function" if plt else "mark"
+    return f"no match (similar {what}{'s' if ',' in sugs else ''}: {sugs})"
 
 
 def _inline_names(path: str) -> set:

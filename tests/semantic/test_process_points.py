@@ -228,3 +228,22 @@ def test_invalid_suffixes(cbuild, suffix, bad, token):
     want = (INVALID_SUFFIX.replace("@SCRIPT@", script).replace("@TOKEN@", token).replace("@COL@", str(col))
             .replace("@CARET@", " " * (col - 1)))
     assert status == 1 and err == want
+
+
+# stap48 -p2's last error line for names that match nothing [tapsets.cxx suggest_marks / suggest_plt_functions]
+@pytest.mark.parametrize("target,point,want", [
+    ("dbg_sdt.c", 'mark("strt")', "no match (similar marks: start, args, tick, busy, mixed)"),
+    ("dbg_sdt.c", 'provider("pv").mark("arg")', "no match (similar marks: args, start, busy, mixed)"),
+    ("dbg_basic.c", 'plt("prinf")', "no match (similar functions: printf, strcmp, strcpy, sleep)")])
+def test_no_match_suggests_marks_and_plt_names(cbuild, target, point, want):
+    binary = cbuild(target, flags=("-O0", "-g"))
+    status, out, err = p2(f'probe process("{binary}").{point}{{println(1)}}')
+    assert status == 1 and f"\nsemantic error: {want}\n" in err
+
+
+def test_library_no_match_suggests_nothing(cbuild):
+    lib = cbuild("dbg_lib.c", flags=("-O0", "-g", "-shared", "-fPIC"))
+    host = cbuild('int lib_count(const char*);\nint main(void){return lib_count("x")!=2;}\n',
+                  flags=("-O0", "-g", "-Wl,--no-as-needed", str(lib), "-Wl,-rpath," + str(lib.parent)), name="libhost")
+    status, out, err = p2(f'probe process("{host}").library("{lib.name}").function("lib_coun") {{ println(1) }}')
+    assert status == 1 and "\nsemantic error: no match\n" in err       # stap48 -p2 says just that
