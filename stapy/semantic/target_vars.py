@@ -1243,8 +1243,12 @@ def run(d: Draft) -> Draft:
 def report_unresolved(inf, e) -> None:
     """infer_types found a target expression that pass 2 could not resolve and that survived elision."""
     inf.rep.error(e.tv_error[0], e.tv_error[1], key="tv " + e.tv_error[0])
-    for msg, tok in getattr(e, "tv_more", ()):
-        inf.rep.error(msg, tok, key="tv more " + msg)
+    more = list(getattr(e, "tv_more", ()))
+    for i, (msg, tok) in enumerate(more):
+        # stap dedupes by the throw sites of an error and of what is chained below it: the same text
+        # at another depth of the chain is printed again
+        below = len(more) - i - 1
+        inf.rep.error(msg, tok, key=f"tv more {msg}" + (f"#{below}" if below else ""))
 
 
 def infer_hook(inf, e, t) -> None:

@@ -43,3 +43,17 @@ def test_members_of_struct_parameters_in_register_pieces():
     assert r.returncode == 0, r.stderr
     assert "stap 3 4 5 7 {.a=3, .b=4}\n" in r.stdout
     assert "3 4 6 8\n" in r.stdout  # the program's own line
+
+
+def test_atvar_chain_prints_each_failure():
+    """@var tried at the probe pc, then in the CU: both fail alike and stap 4.8 prints both (recorded)."""
+    binary = build_target(str(HERE / "tv_const.c"), flags=("-O2", "-g"))
+    r = run_stapy("-p2", "-e", f'probe process("{binary}").function("bump") {{ println(@var("greeting")) }}')
+    assert r.returncode != 0
+    cols = ":1:" + str(len(f'probe process("{binary}").function("bump") {{ println(') + 1)
+    got = [line.replace(str(binary), "@BIN@") for line in r.stderr.splitlines() if line.startswith("semantic error:")]
+    assert got == [
+        f"semantic error: unable to find global 'greeting' in @BIN@: operator '@var' at <input>{cols}",
+        f"semantic error: failed to retrieve location attribute for 'greeting' [man error::dwarf]: operator '@var' at {cols}",
+        f"semantic error: failed to retrieve location attribute for 'greeting' [man error::dwarf]: operator '@var' at {cols}",
+        f"semantic error: unresolved type : operator '@var' at {cols}"]
