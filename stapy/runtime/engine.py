@@ -55,7 +55,7 @@ is any object; the engine calls whichever of these it has:
     process_begin(pid)  process_end(pid, status)  thread_begin(pid, tid)  thread_end(pid, tid)
     exec(pid, path)     handler_status(probe, status, ctx) -> bool (True: stop the session)
 As stap's task finder: thread_end is for threads that die while others live; the last one's death is
-process_end, reported at its PTRACE_EVENT_EXIT (the process is still in /proc; status: the exit code).
+process_end, reported at its PTRACE_EVENT_EXIT (the process is still in /proc; status: its wait status).
 Without handler_status, STATUS_EXIT/ABORT/ERROR stop the session.  Handlers get ctx->regs (user_regs_struct,
 abi.REG_INDEX), pid/tid, probe_index, uaddr, is_return, entry_regs, and read tracee memory through the
 guarded accessors whose pointers the engine stores in the context (see guarded.py).

@@ -179,3 +179,17 @@ def test_parent_and_credentials_are_the_tracees():
     lines = dict(l.split(" ", 1) for l in r.stdout.splitlines())
     assert lines["got"] == lines["truth"]
     assert lines["own"] == f"{os.getpid()} {os.getuid()}"  # run_stapy's child: our pid is its parent
+
+
+def test_probe_in_linked_library_sees_its_constructor(tmp_path):
+    # ld.so runs a DT_NEEDED library's constructors before the program's entry point: the library's
+    # probes are armed at ld.so's first RT_CONSISTENT _dl_debug_state call, before _dl_init
+    (tmp_path / "lib.c").write_text("long lf(long x) { return x * 3; }\n"
+                                    "__attribute__((constructor)) static void c(void) { lf(1000); }\n")
+    (tmp_path / "main.c").write_text("long lf(long); int main(void) { return lf(1) != 3; }\n")
+    lib, exe = tmp_path / "libdt.so", tmp_path / "main"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-g", "-o", lib, tmp_path / "lib.c"], check=True)
+    subprocess.run(["gcc", "-g", "-o", exe, tmp_path / "main.c", lib, f"-Wl,-rpath,{tmp_path}"], check=True)
+    r = run_stapy("-e", f'probe process("{lib}").function("lf") {{ printf("%d\\n", $x) }}', "-c", str(exe))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1000", "1"]
