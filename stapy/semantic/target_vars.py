@@ -78,6 +78,7 @@ class Plan:
     text: str = ""
     items: list = field(default_factory=list)
     fns: list = field(default_factory=list)  # stap's synthesized functions for the -p2 listing (tv_functions)
+    calls: list = field(default_factory=list)  # tapset functions stap's expansion calls (-p2 listing)
     layout: list | None = None  # $$vars: stap's sprintf pieces, str or a SynthFn argument (tv_functions)
 
 
@@ -1002,6 +1003,13 @@ class Resolver:
         """stap's functions for a resolved $var / $var$ / @cast / @var node (context ones are made
         by `context`)."""
         if plan.fns or plan.kind not in ("long", "pretty") or id(n) in self.synth_skip:
+            return
+        sdt = [plan.access] if plan.kind == "long" else [x[1] for x in plan.items if not isinstance(x, str)]
+        if any(a is not None and a.base[0] == "sdt" for a in sdt):
+            for a in sdt:
+                fns, calls = tv_functions.sdt_operand(self.ticks, a.base[1])
+                plan.fns += fns
+                plan.calls += [c for c in calls if c not in plan.calls]
             return
         if isinstance(n, ast.TargetSymbol):
             if n.name.startswith("$$") or (plan.kind == "long" and plan.access.base[0] in ("sdt", "reg")):

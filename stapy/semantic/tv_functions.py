@@ -36,7 +36,7 @@ class Ticks:
     """stap's static counters, one per kind of synthesized name; `log` records the numbers taken."""
 
     def __init__(self):
-        self.n = {"tvar": 0, "pretty": 0, "deref": 0, "local": 0, "cast": 0, "atvar": 0}
+        self.n = {"tvar": 0, "pretty": 0, "deref": 0, "local": 0, "cast": 0, "atvar": 0, "sdt": 0}
         self.log: list = []
 
     def take(self, kind: str) -> int:
@@ -213,6 +213,24 @@ def pretty(ticks: Ticks, items: list, params: tuple = ()) -> SynthFn:
     return fn
 
 
+# ------------------------------------------------------------------------------------ SDT operands
+_PRECISION = {1: "user_int8", -1: "user_int8", 2: "user_uint16", -2: "user_int16", 4: "user_uint32",
+              -4: "user_int32", 8: "user_int64", -8: "user_int64"}
+
+
+def sdt_operand(ticks: Ticks, arg) -> tuple[list, list]:
+    """(SynthFns, tapset functions called) of one SDT operand as stap expands it [tapsets.cxx
+    sdt_uprobe_var_expanding_visitor]: a memory operand is read by user_int<N>() (precision_to_function),
+    a symbol's address comes from a `_sdt_arg_get_addr_N` function."""
+    if arg.kind != "mem":
+        return [], []
+    fn = _PRECISION.get(arg.size * (-1 if arg.signed else 1), "user_long")
+    fns = []
+    if arg.symbol and arg.address is not None:
+        fns.append(SynthFn(f"_sdt_arg_get_addr_{ticks.take('sdt')}", key=repr(("sdt_addr", arg.address))))
+    return fns, [fn]
+
+
 # ------------------------------------------------------------------------------------ the listing
 def _all(fns):
     for f in fns:
@@ -283,7 +301,23 @@ def listing_entries(program, verbose: bool = False) -> list[tuple[str, list[str]
         if verbose and f.body is not None:
             lines.append("{ " + _body_text(f, names) + " }")
         out.append((m, lines))
+    calls = []
+    for p in program.probes:  # tapset functions stap's expansions call (SDT memory operands)
+        for n in walk(p.body):
+            for c in getattr(getattr(n, "tv", None), "calls", ()) or ():
+                if c not in calls:
+                    calls.append(c)
+    have = {f.name for f in program.functions}
+    for c in calls:
+        for name in (c, c + "_error"):  # uconversions.stp: user_int64() is a try around user_int64_error()
+            sig = _tapset_signature(name, 1) if name not in have else None
+            if sig is not None:
+                out.append((f"__global_{name}__overload_0", [sig]))
     quotes = any(_quotes(f) for _, f in alive.values())
+    try:
+        program._tv_uconversions = bool(calls)
+    except AttributeError:
+        pass
     try:
         program._tv_quotes = quotes  # extra_embeds: uconversions.stp's block
     except AttributeError:
@@ -354,7 +388,7 @@ def extra_embeds(program, synthetic) -> list[str]:
         out.append('%{\n#include "softfloat.c"\n%}')
     # only when stap's own pretty printer pulled it in: a script's direct calls of uconversions.stp keep
     # the rule of LANGUAGE.md 10.4 (tapset embedded C is not reproduced; the goldens strip it)
-    if getattr(program, "_tv_quotes", False):
+    if getattr(program, "_tv_quotes", False) or getattr(program, "_tv_uconversions", False):
         out.append(_UCONVERSIONS_EMBED)
     return out
 
@@ -397,6 +431,10 @@ def rewrite_for_listing(body, copy, names: dict):
             continue
         fns = getattr(plan, "fns", None)
         if not fns:
+            continue
+        if getattr(plan, "calls", None):
+            if plan.kind == "long" and len(plan.calls) == 1:  # an SDT symbol operand: user_intN(get_addr())
+                make[id(b)] = lambda e, fn=fns[0], c=plan.calls[0]: ast.FunctionCall(c, [call(fn, ())])
             continue
         if plan.layout is not None:
             def sprintf(e, plan=plan):
