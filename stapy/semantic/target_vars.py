@@ -1104,8 +1104,11 @@ class Resolver:
             if [c for c in comps if c.kind != "pretty"] or pretty:
                 raise TvError(f"type definition '{probe.name}_arg{i}' not found in '{scope.site.module}'", n.tok)
             acc = Access(("sdt", probe.args[i - 1]), site_address=scope.pc, read=("int", 8, True))
-            if n.addressof:
-                raise TvError("cannot take address of context variable", n.tok)
+            if n.addressof:  # stap chains the sdt error and falls back to DWARF, which has no scope here
+                ex = TvError(f"debuginfo scope not found for module '{scope.site.module}', cannot resolve "
+                             "context variable [man error::dwarf]", n.tok)
+                ex.more = [("cannot take address of sdt variable", n.tok)]
+                raise ex
             return Plan("long", access=acc), LONG
         return None
 

@@ -150,6 +150,7 @@ CASES = [
      'probe process("@BIN@").function("show") { println(user_string_quoted($n->label), $n$, user_string($n->label)) }'),
     ("ok_fns_parms_pretty", "tv_struct.c", O2, 'probe process("@BIN@").function("show") { println($$parms$) }'),
     ("ok_pieces_context", PIECES, O2, 'probe process("@BIN@").function("sum2") { println($$parms$, $$parms) }'),
+    ("sdt_arg_address", "tv_sdt.c", O2, 'probe process("@BIN@").mark("tick") { println(&$arg5) }'),
 ]
 
 # cases whose `-p2 -v` text (functions with bodies, probe bodies) is compared too; embedded-C bodies of
