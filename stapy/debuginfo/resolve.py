@@ -144,6 +144,7 @@ class _Ctx:
         self.is_return = "return" in self.comps
         self.advice: list[str] = []         # stap's "no line records ... (try :N)" for a line without code
         self.inlined_returns: set[str] = set()   # .return on functions only inlined: their names
+        self.warnings: list[str] = []
 
     def pc_text(self, addr: int) -> str:
         if self.ef.is_pie:
@@ -326,8 +327,8 @@ def _resolve_functions(ctx: _Ctx, spec: FunctionSpec, kind_filter: str, prologue
                                  p2_spec=_p2_spec(f, spec)))
         if statement:
             return [s for s in out if s is not None]
-    if spec.file is not None or spec.scopes or statement:
-        return out
+    if spec.file is not None or spec.scopes or statement or comp == "statement":
+        return out          # [tapsets.cxx query_module_symtab] only function("NAME") consults the symbol table
     # [tapsets.cxx query_symtab_func_info] a symbol at the address of a probe already made (an inline
     # instance starting main.cold, say) adds nothing
     seen_entries |= {s.address for s in out if s is not None}
@@ -697,8 +698,9 @@ def _quirk_sites(ctx: _Ctx, spec: FunctionSpec, comps, tail: str, found=None) ->
 
 
 def resolve_process_probe(process_arg: str, components, cwd: str | None = None, env: dict | None = None,
-                          prologue: str = "auto", guru: bool = False) -> list[ProbeSite]:
-    """All probe sites for process(process_arg).<components>; [] when nothing matches."""
+                          prologue: str = "auto", guru: bool = False, warnings: list | None = None) -> list[ProbeSite]:
+    """All probe sites for process(process_arg).<components>; [] when nothing matches.  `warnings`
+    receives stap's pass-2 warnings about the modules searched (no DWARF)."""
     env = os.environ if env is None else env
     comps = list(components)
     out: list[ProbeSite] = []
@@ -724,6 +726,8 @@ def resolve_process_probe(process_arg: str, components, cwd: str | None = None, 
                          for s in sites]
             out += sites
             advice += ctx.advice
+            if warnings is not None:
+                warnings += ctx.warnings
             inlined |= ctx.inlined_returns
     if not out and advice:
         raise NoLineRecords(advice)
@@ -738,6 +742,10 @@ def _resolve_in_module(ctx: _Ctx, comps, prologue: str) -> list[ProbeSite]:
         return _resolve_marks(ctx, c.get("provider"), c["mark"])
     if "plt" in c:
         return _resolve_plt(ctx, c["plt"] if c["plt"] is not None else "*")
+    if dwarf_for(ctx.ef) is None:
+        # [dwflpp.cxx get_module_dwarf(required=false, report=true)] function/statement queries only
+        ctx.warnings.append(f"cannot find module {ctx.module} debuginfo: No DWARF information found "
+                            "[man warning::debuginfo]")
     if "statement" in c:
         arg = c["statement"]
         if isinstance(arg, int):

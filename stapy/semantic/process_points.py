@@ -225,19 +225,25 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
     if "callees" in names and isinstance(dict(pairs).get("callees"), int) and dict(pairs)["callees"] < 1:
         raise ProbePointError(".callees(N) only acceptable for N >= 1", None, key="callees")
     try:
-        sites = resolve_process_probe(exe, pairs, prologue=prologue, guru=bool(getattr(options, "guru", False)))
+        found_warnings: list[str] = []
+        sites = resolve_process_probe(exe, pairs, prologue=prologue, guru=bool(getattr(options, "guru", False)),
+                                      warnings=found_warnings)
     except NoLineRecords as e:
         err = ProbePointError("no match", None, key="no match")
         err.advice = e.advice       # reported before the probe point's error, as stap prints them
         raise err from None
     except InlinedReturns as e:
         err = ProbePointError(_no_match_text(exe, pairs), None, key="no match")
-        err.warnings = e.warnings   # printed before the probe point's error, as stap does
+        err.warnings = found_warnings + e.warnings   # printed before the probe point's error, as stap does
         raise err from None
     except (ResolveError, OSError, ValueError):
-        raise ProbePointError("no match", None, key="no match") from None
+        err = ProbePointError("no match", None, key="no match")
+        err.warnings = found_warnings
+        raise err from None
     if not sites:
-        raise ProbePointError(_no_match_text(exe, pairs), None, key="no match")
+        err = ProbePointError(_no_match_text(exe, pairs), None, key="no match")
+        err.warnings = found_warnings
+        raise err
     out = []
     for s in sites:
         kind = {"function": "process.function", "inline": "process.function", "statement": "process.statement",
@@ -248,7 +254,8 @@ def resolve_process_point(point: ast.ProbePoint, options) -> list[Resolved]:
                   "is_return": s.is_return, "function": s.function, "site": s,
                   "semaphore": s.sdt.semaphore if s.sdt is not None else 0}
         out.append(Resolved(kind, params, components=_components_of(s.p2_text, head.tok),
-                            comment=f" /* pc={s.pc_text} */", warnings=list(s.warnings)))
+                            comment=f" /* pc={s.pc_text} */", warnings=found_warnings + list(s.warnings)))
+        found_warnings = []
     return out
 
 

@@ -247,3 +247,21 @@ def test_library_no_match_suggests_nothing(cbuild):
                   flags=("-O0", "-g", "-Wl,--no-as-needed", str(lib), "-Wl,-rpath," + str(lib.parent)), name="libhost")
     status, out, err = p2(f'probe process("{host}").library("{lib.name}").function("lib_coun") {{ println(1) }}')
     assert status == 1 and "\nsemantic error: no match\n" in err       # stap48 -p2 says just that
+
+
+NODEBUG = "int f(int x){return x*2;}\nint main(void){return f(1)-2;}\n"
+
+
+def test_module_without_dwarf(cbuild):
+    """stap48 -p2: function/statement queries on a file without DWARF warn once; function("f") still finds
+    the symbol, statement("f") does not (only function names consult the symbol table); .plt does not warn."""
+    binary = str(cbuild(NODEBUG, flags=("-O0",), name="nodebug"))
+    warn = (f"WARNING: cannot find module {binary} debuginfo: No DWARF information found "
+            "[man warning::debuginfo]\n")
+    status, out, err = p2(f'probe process("{binary}").function("f"){{print(1)}}')
+    assert status == 0 and err == warn and f'process("{binary}").function("f") /* pc=' in out
+    status, out, err = p2(f'probe process("{binary}").statement("f"){{print(1)}}')
+    assert status == 1 and err.startswith(warn + "semantic error: while resolving probe point") and \
+        "\nsemantic error: no match\n" in err
+    status, out, err = p2(f'probe process("{binary}").plt{{print(1)}} probe begin {{}}')
+    assert "WARNING: cannot find module" not in err
