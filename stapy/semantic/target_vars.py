@@ -1057,19 +1057,22 @@ class Resolver:
                 for i, reg in enumerate(self._SYSCALL_ARGS, start=1):
                     items += [(" " if i > 1 else "") + f"$arg{i}=",
                               ("%#x", Access(("reg", reg), read=("int", 8, True)))]
-                return Plan("pretty", items=_merge(items)), STRING
+                return Plan("pretty", items=_merge(items), calls=["_utrace_syscall_arg"]), STRING
             num = name[4:]
             if not num.isdigit() or not 1 <= int(num) <= 6:
                 raise TvError("invalid syscall argument number (1-6)", n.tok)
             self._no_components(n, plain)
-            return Plan("long", access=Access(("reg", self._SYSCALL_ARGS[int(num) - 1]), read=("int", 8, True))), LONG
+            return Plan("long", access=Access(("reg", self._SYSCALL_ARGS[int(num) - 1]), read=("int", 8, True)),
+                        calls=["_utrace_syscall_arg"]), LONG
         if name in ("$syscall", "$return"):
             self._no_components(n, plain)
             if name == "$return":
                 if fam != "process.syscall.return":
                     raise TvError('only "process(PATH_OR_PID).syscall.return" support $return.', n.tok)
-                return Plan("long", access=Access(("reg", "rax"), read=("int", 8, True))), LONG
-            return Plan("long", access=Access(("reg", "orig_rax"), read=("int", 8, True))), LONG
+                return Plan("long", access=Access(("reg", "rax"), read=("int", 8, True)),
+                            calls=["_utrace_syscall_return"]), LONG
+            return Plan("long", access=Access(("reg", "orig_rax"), read=("int", 8, True)),
+                        calls=["_utrace_syscall_nr"]), LONG
         raise TvError("invalid target symbol for utrace probe, $syscall, $return, $argN or $$parms expected", n.tok)
 
     @staticmethod

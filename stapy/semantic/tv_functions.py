@@ -309,13 +309,18 @@ def listing_entries(program, verbose: bool = False) -> list[tuple[str, list[str]
                     calls.append(c)
     have = {f.name for f in program.functions}
     for c in calls:
+        if c in _UTRACE_SIGNATURES:
+            if c not in have:
+                out.append((f"__global_{c}__overload_0", [_UTRACE_SIGNATURES[c]]))
+            continue
         for name in (c, c + "_error"):  # uconversions.stp: user_int64() is a try around user_int64_error()
             sig = _tapset_signature(name, 1) if name not in have else None
             if sig is not None:
                 out.append((f"__global_{name}__overload_0", [sig]))
     quotes = any(_quotes(f) for _, f in alive.values())
     try:
-        program._tv_uconversions = bool(calls)
+        program._tv_uconversions = any(c not in _UTRACE_SIGNATURES for c in calls)
+        program._tv_utrace = any(c in _UTRACE_SIGNATURES for c in calls)
     except AttributeError:
         pass
     try:
@@ -359,6 +364,13 @@ def _tapset_signature(name: str, arity: int) -> str | None:
     return None
 
 
+# process.syscall variables read through linux/utrace.stp's functions (stap 4.8 -p2's signatures; stapy's
+# tapset has none: codegen reads the registers), whose file opens with `%{ #include "syscall.h" %}`
+_UTRACE_SIGNATURES = {"_utrace_syscall_arg": "_utrace_syscall_arg:long (n:long)",
+                      "_utrace_syscall_nr": "_utrace_syscall_nr:long ()",
+                      "_utrace_syscall_return": "_utrace_syscall_return:long ()"}
+_UTRACE_EMBED = '%{\n#include "syscall.h"\n%}'
+
 # uconversions.stp's embedded code block as stap 4.8 -p2 lists it once its pretty printer calls
 # user_string_quoted (stapy's copy of the tapset is native and has no such block)
 _UCONVERSIONS_EMBED = ("%{\n#define STP_GET_USER(t)\t\t\t\t\t\t\t\\\n\tdo {\t\t\t\t\t\t\t\t\\\n"
@@ -390,6 +402,8 @@ def extra_embeds(program, synthetic) -> list[str]:
     # the rule of LANGUAGE.md 10.4 (tapset embedded C is not reproduced; the goldens strip it)
     if getattr(program, "_tv_quotes", False) or getattr(program, "_tv_uconversions", False):
         out.append(_UCONVERSIONS_EMBED)
+    if getattr(program, "_tv_utrace", False):
+        out.append(_UTRACE_EMBED)
     return out
 
 

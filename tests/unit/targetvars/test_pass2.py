@@ -88,10 +88,8 @@ def test_pass2_like_stap(name, target, flags, script):
             assert shown == want["functions"]
 
 
-# Cases whose "# functions" section stapy does not reproduce yet (see stapy/semantic/tv_functions.py):
-# stap's pretty printer calls user_string_quoted (listing uconversions.stp's closure and embedded code),
-# SDT operands and process.syscall variables go through their own tapset functions.
-FUNCTIONS_DIFFER = {"ok_syscall"}
+# Cases whose "# functions" section stapy does not reproduce yet (see stapy/semantic/tv_functions.py)
+FUNCTIONS_DIFFER: set = set()
 
 
 def _sections(stdout: str, wanted) -> list[str]:
