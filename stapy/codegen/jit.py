@@ -15,6 +15,7 @@ import json
 import os
 from pathlib import Path
 
+from stapy.cache import cache_root
 from stapy.codegen.compiled import Compiled, ProbeInfo
 from stapy.codegen.exctable import ExceptionTable, Site
 
@@ -23,8 +24,7 @@ _PKG = Path(__file__).resolve().parent.parent
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    d = Path(base) / "stapy"
+    d = cache_root()
     d.mkdir(parents=True, exist_ok=True)
     return d
 

@@ -21,6 +21,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from stapy.cache import cache_root
+
 _HEADER_NAME = re.compile(r"^[a-zA-Z0-9/_.+-]+$")
 _MEMO: dict[str, str | None] = {}
 
@@ -44,8 +46,7 @@ def header_names(spec: str) -> list[str] | None:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "stapy" / "typequery"
+    return cache_root() / "typequery"
 
 
 def _compiler_identity(gcc: str) -> str:

@@ -19,6 +19,8 @@ import json
 import os
 import struct
 
+from stapy.cache import cache_root
+
 _TAG_SUBPROGRAM = 0x2E
 _AT_NAME, _AT_LINKAGE_NAME, _AT_MIPS_LINKAGE_NAME, _AT_DECLARATION = 0x03, 0x6E, 0x2007, 0x3C
 _AT_STMT_LIST, _AT_COMP_DIR = 0x10, 0x1B
@@ -279,8 +281,7 @@ def _cache_path(ef) -> str | None:
     bid = ef.build_id
     if not bid:
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "stapy", "names", f"{bid}.v2.json")
+    return str(cache_root() / "names" / f"{bid}.v2.json")
 
 
 _INDEX: dict[str, dict | None] = {}

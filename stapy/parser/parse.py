@@ -37,8 +37,9 @@ def _parser():
 
 def cache_dir() -> str | None:
     """stapy's cache directory (grammar tables), or None when it cannot be made."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    d = os.path.join(base, "stapy")
+    from stapy.cache import cache_root
+
+    d = str(cache_root())
     try:
         os.makedirs(d, exist_ok=True)
     except OSError:
