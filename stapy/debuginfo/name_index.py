@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import struct
 
-from stapy.cache import cache_root
+from stapy.cache import cache_root, store
 
 _TAG_SUBPROGRAM = 0x2E
 _AT_NAME, _AT_LINKAGE_NAME, _AT_MIPS_LINKAGE_NAME, _AT_DECLARATION = 0x03, 0x6E, 0x2007, 0x3C
@@ -313,14 +312,7 @@ def name_index(mod) -> dict | None:
         except (_Unknown, IndexError, KeyError, struct.error, ValueError):
             index = None
         if index is not None and path is not None:
-            try:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                tmp = f"{path}.{os.getpid()}.tmp"
-                with open(tmp, "w") as f:
-                    json.dump(index, f)
-                os.replace(tmp, path)
-            except OSError:
-                pass
+            store(path, json.dumps(index).encode())
     _INDEX[ef.path] = index
     return index
 

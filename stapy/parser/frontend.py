@@ -180,16 +180,13 @@ def _store_library(key, value) -> None:
     path = _library_cache_path(key) if key else None
     if not path:
         return
-    tmp = f"{path}.tmp{os.getpid()}"
     try:
-        with open(tmp, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        return
+    from stapy.cache import store
+
+    store(path, data)
 
 
 _ARGFUL_MEMO: dict = {}

@@ -160,16 +160,9 @@ def tables() -> Tables:
 
         data["digest"] = hashlib.sha256(repr(data).encode()).hexdigest()[:16]
         if path is not None:
-            tmp = f"{path}.{os.getpid()}"
-            try:
-                with open(tmp, "wb") as f:
-                    marshal.dump(data, f)
-                os.replace(tmp, path)
-            except OSError:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+            from stapy.cache import store
+
+            store(path, marshal.dumps(data))
     _TABLES = Tables(data)
     return _TABLES
 

@@ -153,13 +153,9 @@ def _table():
                 pass
         table = _build_table()
         if path is not None:
-            try:
-                tmp = f"{path}.{os.getpid()}"
-                with open(tmp, "wb") as f:
-                    pickle.dump(table, f)
-                os.replace(tmp, path)
-            except OSError:
-                pass
+            from stapy.cache import store
+
+            store(path, pickle.dumps(table))
         _TABLE = table
     return _TABLE
 
