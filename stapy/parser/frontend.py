@@ -92,10 +92,7 @@ class Tapsets:
         out = []
         args = tuple(getattr(self.options, "args", ()) or ())
         for path in paths:
-            key = (path, args, _options_key(self.options), tuple(sorted(self.macros)))
-            res = _ARGFUL_MEMO.get(key)
-            if res is None:
-                res = _ARGFUL_MEMO[key] = _parse_uncached(path, self.options, self.macros)
+            res = _parse_cached(path, self.options, self.macros, macro_file=False, args=args)
             if res.file is not None:
                 out.append(res.file)
             else:
@@ -189,7 +186,6 @@ def _store_library(key, value) -> None:
     store(path, data)
 
 
-_ARGFUL_MEMO: dict = {}
 _ARGFUL_RE = re.compile(rb"(?<![A-Za-z0-9_$@])[$@](?:#|[1-9])")
 _ARGFUL_SEEN: dict = {}  # (path, mtime_ns, size) -> bool
 
@@ -210,21 +206,14 @@ def _split_argful(paths) -> tuple[list, list]:
     return plain, argful
 
 
-def _parse_uncached(path: str, options, macros):
-    with open(path, encoding="utf-8", errors="surrogateescape") as f:
-        text = f.read()
-    src = SourceFile(path, text, privileged=True, is_tapset=True)
-    res = parse_source(src, options, library_macros=macros, user_file=False, privileged=True)
-    if res.file is not None:
-        res.file.privileged = True
-    return res
-
-
-def _parse_cached(path: str, options, macros, macro_file: bool):
+def _parse_cached(path: str, options, macros, macro_file: bool, args=None):
+    """One tapset or macro file, parsed once per process.  `args`: the script's arguments, given for
+    files that paste $#/@N, whose parse depends on them."""
     try:
         st = os.stat(path)
         # the library macros in force change the parse (a tapset using @MAXSTRINGLEN fails without them)
-        key = (path, st.st_mtime_ns, st.st_size, macro_file, _options_key(options), tuple(sorted(macros or ())))
+        key = (path, st.st_mtime_ns, st.st_size, macro_file, _options_key(options), tuple(sorted(macros or ())),
+               args)
     except OSError:
         key = None
     if key is not None and key in _FILE_CACHE and not macro_file:
